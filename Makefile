@@ -1,0 +1,41 @@
+# The two commands of the README:
+#   make demo   — install cxlab into .venv and render the demo report into reports/demo/
+#   make test   — install cxlab with its test extras into .venv and run the whole test suite
+# Installs are pinned by constraints.txt (one consistent set; `pip check` is clean).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/python -m pip
+
+.PHONY: demo test install install-test bench clean
+
+demo: $(VENV)/.installed-core
+	$(BIN)/cxlab report demo
+
+test: $(VENV)/.installed-test
+	$(BIN)/python -m pytest -n 2 --dist loadfile
+
+install: $(VENV)/.installed-core
+install-test: $(VENV)/.installed-test
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+$(VENV)/.installed-core: pyproject.toml constraints.txt | $(VENV)/bin/python
+	$(PIP) install --quiet -c constraints.txt -e .
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml constraints.txt $(VENV)/.installed-core
+	$(PIP) install --quiet -c constraints.txt -e ".[test,spark]"
+	@# The Spark tests need a Java runtime (pyspark runs on Java 17).
+	@command -v java >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless; } \
+	  || echo "WARNING: no Java runtime and could not install one: the Spark tests will be skipped"
+	touch $@
+
+bench: $(VENV)/.installed-test
+	for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis

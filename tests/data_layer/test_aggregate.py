@@ -1,0 +1,263 @@
+"""Tests of cxlab.data.aggregate: the transaction log → summaries, cohorts, panels, durations."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cxlab.data import (
+    churn_durations,
+    cohort_counts,
+    customer_period_panel,
+    customer_summary,
+    interpurchase_gaps,
+)
+
+CDNOW = Path(__file__).parents[1] / "data" / "cdnow"
+
+
+def tx(rows):
+    df = pd.DataFrame(rows, columns=["customer_id", "timestamp", "amount"])
+    df["timestamp"] = pd.to_datetime(df["timestamp"], format="ISO8601")
+    return df
+
+
+@pytest.fixture(scope="module")
+def cdnow_sample():
+    # CDNOW_sample.txt: master id, sample id (1..2357, the ID of the published summary), date, CDs, dollars.
+    raw = pd.read_csv(
+        CDNOW / "CDNOW_sample.txt",
+        sep=r"\s+",
+        header=None,
+        names=["master_id", "customer_id", "date", "cds", "amount"],
+        dtype={"customer_id": str, "master_id": str},
+    )
+    raw["timestamp"] = pd.to_datetime(raw["date"].astype(str), format="%Y%m%d")
+    return raw[["customer_id", "timestamp", "amount"]]
+
+
+def test_cdnow_summary_matches_published(cdnow_sample):
+    """The sample's (frequency, recency, T) in weeks, 39-week calibration, as published."""
+    ours = customer_summary(cdnow_sample, unit="W", calibration_end="1997-09-30", observation_end="1998-06-30")
+    ref = pd.read_csv(CDNOW / "cdnow_customers_summary.csv")
+    ours = ours.set_axis(ours.index.astype(int), axis=0).loc[ref["ID"]]
+    assert len(ours) == 2357
+    np.testing.assert_array_equal(ours["frequency"].to_numpy(), ref["frequency"].to_numpy())
+    # the published file rounds to 2 decimals
+    np.testing.assert_allclose(ours["recency"].to_numpy(), ref["recency"].to_numpy(), atol=0.005)
+    np.testing.assert_allclose(ours["T"].to_numpy(), ref["T"].to_numpy(), atol=0.005)
+    assert (ours["frequency"] > 0).sum() == 946  # the repeat buyers of the Gamma-Gamma fit
+    assert ours["duration_holdout"].iloc[0] == pytest.approx(273 / 7)
+    # holdout: purchase days in 1997-10-01..1998-06-30
+    assert ours["frequency_holdout"].sum() == 1882
+
+
+def test_summary_hand_example():
+    df = tx(
+        [
+            ("a", "2024-01-01 09:00", 10.0),
+            ("a", "2024-01-01 18:00", 5.0),  # same day: merged into one occasion of 15
+            ("a", "2024-01-08", 20.0),
+            ("a", "2024-01-10", -5.0),  # a return: no occasion, reduces revenue
+            ("a", "2024-01-15", 40.0),
+            ("b", "2024-01-14", 7.0),
+        ]
+    )
+    s = customer_summary(df, unit="D", observation_end="2024-01-21")
+    a, b = s.loc["a"], s.loc["b"]
+    assert a["frequency"] == 2 and a["n_purchases"] == 3
+    assert a["recency"] == 14 and a["T"] == 20
+    assert a["monetary_value"] == pytest.approx(30.0)
+    assert a["first_purchase_value"] == pytest.approx(15.0)
+    assert a["revenue"] == pytest.approx(70.0) and a["returns"] == pytest.approx(5.0)
+    assert b["frequency"] == 0 and b["monetary_value"] == 0 and b["T"] == 7
+    weeks = customer_summary(df, unit="W", observation_end="2024-01-21")
+    assert weeks.loc["a", "T"] == pytest.approx(20 / 7)
+
+
+def test_summary_calibration_holdout():
+    df = tx(
+        [
+            ("a", "2024-01-01", 10.0),
+            ("a", "2024-01-20", 10.0),
+            ("a", "2024-02-05", 30.0),
+            ("a", "2024-02-06", 50.0),
+            ("b", "2024-02-01", 7.0),  # first seen after calibration: dropped
+        ]
+    )
+    s = customer_summary(df, unit="D", calibration_end="2024-01-31", observation_end="2024-02-29")
+    assert list(s.index) == ["a"]
+    assert s.loc["a", "frequency"] == 1
+    assert s.loc["a", "frequency_holdout"] == 2
+    assert s.loc["a", "monetary_value_holdout"] == pytest.approx(40.0)
+    assert s.loc["a", "duration_holdout"] == 29
+    assert s.loc["a", "revenue"] == pytest.approx(20.0)  # calibration window only
+    with pytest.raises(ValueError, match="calibration_end"):
+        customer_summary(df, calibration_end="2024-03-31", observation_end="2024-02-29")
+
+
+def test_transactions_after_observation_end_are_ignored():
+    df = tx([("a", "2024-01-01", 1.0), ("a", "2024-03-01", 1.0)])
+    s = customer_summary(df, unit="D", observation_end="2024-01-31")
+    assert s.loc["a", "frequency"] == 0 and s.loc["a", "T"] == 30
+
+
+def test_missing_column_is_named():
+    df = pd.DataFrame({"customer_id": ["a"], "amount": [1.0]})
+    with pytest.raises(ValueError, match=r"timestamp"):
+        customer_summary(df)
+
+
+def test_bad_unit_and_period():
+    df = tx([("a", "2024-01-01", 1.0)])
+    with pytest.raises(ValueError, match="unit"):
+        customer_summary(df, unit="fortnight")
+    with pytest.raises(ValueError, match="period"):
+        cohort_counts(df, period="Y2")
+
+
+def test_parquet_source_gives_the_same_summary(tmp_path, cdnow_sample):
+    path = tmp_path / "tx.parquet"
+    cdnow_sample.to_parquet(path)
+    a = customer_summary(cdnow_sample, calibration_end="1997-09-30")
+    b = customer_summary(path, calibration_end="1997-09-30")
+    pd.testing.assert_frame_equal(a, b)
+    with pytest.raises(FileNotFoundError):
+        customer_summary(tmp_path / "nope.parquet")
+
+
+def test_cohort_counts_hand_example():
+    df = tx(
+        [
+            ("a", "2024-01-05", 10.0),
+            ("a", "2024-03-02", 5.0),
+            ("b", "2024-01-20", 3.0),
+            ("b", "2024-02-01", 4.0),
+            ("b", "2024-02-02", -1.0),
+            ("c", "2024-02-10", 8.0),
+        ]
+    )
+    c = cohort_counts(df, period="M", observation_end="2024-03-15")
+    jan = c[c["cohort"] == pd.Timestamp("2024-01-01")].set_index("period")
+    assert list(jan.index) == [0, 1, 2]
+    assert list(jan["customers"]) == [2, 1, 1]
+    assert list(jan["cohort_size"]) == [2, 2, 2]
+    assert jan.loc[1, "revenue"] == pytest.approx(3.0)
+    assert jan.loc[1, "transactions"] == 1
+    assert list(jan["complete"]) == [True, True, False]
+    feb = c[c["cohort"] == pd.Timestamp("2024-02-01")].set_index("period")
+    assert list(feb["customers"]) == [1, 0]  # the empty cell is present, with a zero
+
+
+def test_cohort_weeks_start_on_monday():
+    df = tx([("a", "2024-01-03", 1.0), ("a", "2024-01-08", 1.0)])  # Wed, next Mon
+    c = cohort_counts(df, period="W")
+    assert c["cohort"].iloc[0] == pd.Timestamp("2024-01-01")
+    assert list(c["customers"]) == [1, 1]
+
+
+def test_panel_is_zero_filled():
+    df = tx([("a", "2024-01-05", 10.0), ("a", "2024-04-02", 5.0), ("b", "2024-03-20", 3.0)])
+    p = customer_period_panel(df, period="M")
+    a = p[p.customer_id == "a"]
+    assert list(a["period"].dt.month) == [1, 2, 3, 4]
+    assert list(a["transactions"]) == [1, 0, 0, 1]
+    assert list(p[p.customer_id == "b"]["period"].dt.month) == [3, 4]
+    q = customer_period_panel(df, period="M", start="2024-03-01", end="2024-05-31")
+    assert list(q[q.customer_id == "a"]["period"].dt.month) == [3, 4, 5]
+
+
+def test_gaps_and_durations():
+    df = tx([("a", "2024-01-01", 1.0), ("a", "2024-01-11", 1.0), ("a", "2024-01-31", 1.0), ("b", "2024-01-25", 1.0)])
+    g = interpurchase_gaps(df, observation_end="2024-02-10")
+    a = g[g.customer_id == "a"]
+    assert sorted(a.loc[~a.censored, "gap"]) == [10.0, 20.0]
+    assert a.loc[a.censored, "gap"].item() == 10.0
+    assert g[g.customer_id == "b"]["gap"].tolist() == [16.0]
+    d = churn_durations(df, threshold=15, observation_end="2024-02-10")
+    assert not d.loc["a", "event"] and d.loc["a", "duration"] == 40
+    assert d.loc["b", "event"] and d.loc["b", "duration"] == 0
+    with pytest.raises(ValueError, match="threshold"):
+        churn_durations(df, threshold=-1)
+
+
+# ----------------------------------------------------------------------------- properties
+@st.composite
+def logs(draw):
+    n = draw(st.integers(1, 40))
+    cust = draw(st.lists(st.sampled_from(list("abcdef")), min_size=n, max_size=n))
+    day = draw(st.lists(st.integers(0, 120), min_size=n, max_size=n))
+    hour = draw(st.lists(st.integers(0, 23), min_size=n, max_size=n))
+    amount = draw(st.lists(st.floats(-50, 500, allow_nan=False).map(lambda x: round(x, 2)), min_size=n, max_size=n))
+    ts = pd.Timestamp("2024-01-01") + pd.to_timedelta(day, unit="D") + pd.to_timedelta(hour, unit="h")
+    return pd.DataFrame({"customer_id": cust, "timestamp": ts, "amount": amount})
+
+
+def reference_summary(df, obs):
+    """Plain pandas reference for the summary conventions."""
+    buy = df[df.amount >= 0].assign(day=df.timestamp.dt.normalize())
+    days = buy.groupby(["customer_id", "day"], as_index=False)["amount"].sum().sort_values(["customer_id", "day"])
+    rows = {}
+    for cid, g in days.groupby("customer_id"):
+        first, last = g.day.iloc[0], g.day.iloc[-1]
+        rows[cid] = {
+            "frequency": len(g) - 1,
+            "recency": (last - first).days,
+            "T": (obs - first).days,
+            "monetary_value": g.amount.iloc[1:].mean() if len(g) > 1 else 0.0,
+            "revenue": df.loc[df.customer_id == cid, "amount"].sum(),
+        }
+    return pd.DataFrame.from_dict(rows, orient="index").sort_index()
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(logs())
+def test_summary_agrees_with_pandas_reference(df):
+    obs = pd.Timestamp("2024-05-31")
+    ref = reference_summary(df, obs)
+    if ref.empty:
+        return
+    ours = customer_summary(df, unit="D", observation_end=obs)
+    assert list(ours.index) == list(ref.index)
+    for col in ["frequency", "recency", "T", "monetary_value", "revenue"]:
+        np.testing.assert_allclose(ours[col].to_numpy(float), ref[col].to_numpy(float), rtol=1e-9, atol=1e-9)
+    assert (ours["recency"] <= ours["T"]).all()
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(logs(), st.sampled_from(["D", "W", "M", "Q"]))
+def test_cohorts_and_panel_conserve_totals(df, period):
+    if not (df.amount >= 0).any():
+        return
+    buyers = df[df.customer_id.isin(df.loc[df.amount >= 0, "customer_id"])]
+    c = cohort_counts(df, period=period)
+    p = customer_period_panel(df, period=period)
+    np.testing.assert_allclose(c["revenue"].sum(), buyers.amount.sum(), atol=1e-6)
+    np.testing.assert_allclose(p["revenue"].sum(), buyers.amount.sum(), atol=1e-6)
+    assert c["transactions"].sum() == p["transactions"].sum() == (df.amount >= 0).sum()
+    first = c[c.period == 0]
+    assert (first["customers"] == first["cohort_size"]).all()
+    assert first["cohort_size"].sum() == buyers.customer_id.nunique()
+    assert (c["customers"] <= c["cohort_size"]).all()
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(logs(), st.integers(1, 60))
+def test_gaps_add_up_to_recency_and_durations_are_consistent(df, threshold):
+    if not (df.amount >= 0).any():
+        return
+    obs = pd.Timestamp("2024-05-31")
+    s = customer_summary(df, unit="D", observation_end=obs)
+    g = interpurchase_gaps(df, observation_end=obs)
+    closed = g[~g.censored].groupby("customer_id")["gap"].sum().reindex(s.index, fill_value=0.0)
+    np.testing.assert_allclose(closed.to_numpy(), s["recency"].to_numpy())
+    assert g[g.censored].customer_id.is_unique and g.censored.sum() == len(s)
+    d = churn_durations(df, threshold=threshold, observation_end=obs)
+    open_gap = g[g.censored].set_index("customer_id")["gap"].loc[d.index]
+    np.testing.assert_array_equal(d["event"].to_numpy(), (open_gap > threshold).to_numpy())
+    expected = np.where(d["event"], s["recency"], s["T"])
+    np.testing.assert_allclose(d["duration"].to_numpy(), expected)
