@@ -79,6 +79,7 @@ def transactions_table(source: Any) -> ir.Table:
         _check_columns(list(source.columns), "the transactions frame")
         keep = [c for c in source.columns if c in (*_REQUIRED, "is_return")]
         table = ibis.memtable(source[keep])
+        _quiet(ibis.get_backend())
         name = "the transactions frame"
     elif isinstance(source, (str, os.PathLike)):
         table = _read_parquet(source)
@@ -108,8 +109,16 @@ def _read_parquet(path: str | os.PathLike) -> ir.Table:
         pattern = str(p)
     else:
         raise FileNotFoundError(f"{p}: no such Parquet file or folder")
-    con = ibis.duckdb.connect()
+    con = _quiet(ibis.duckdb.connect())
     return con.read_parquet(pattern)
+
+
+def _quiet(con: Any) -> Any:
+    """Switch off DuckDB's progress bar: it would print into logs, notebooks and reports."""
+    if getattr(con, "name", None) == "duckdb" and not getattr(con, "_cxlab_quiet", False):
+        con.raw_sql("SET enable_progress_bar = false")
+        con._cxlab_quiet = True
+    return con
 
 
 def _check_columns(columns: list[str], name: str) -> None:
@@ -167,7 +176,24 @@ def _observation_end_day(t: ir.Table, observation_end: Any) -> int:
 
 
 def _days_to_timestamp(days: pd.Series) -> pd.Series:
-    return _EPOCH + pd.to_timedelta(days.astype("float64"), unit="D")
+    ns = np.asarray(days, dtype="int64") * np.int64(86_400_000_000_000)
+    return pd.Series(ns.view("datetime64[ns]"), index=getattr(days, "index", None))
+
+
+def _sorted_frame(expr: ir.Table, key: str) -> pd.DataFrame:
+    """Execute and return a pandas frame sorted by ``key``.
+
+    Engines return group-by results in no fixed order; sorting makes every
+    downstream number reproducible. Arrow's sort is used because it is much
+    faster than an engine-side ORDER BY or a pandas sort on string keys.
+    """
+    import pyarrow.compute as pc
+
+    table = expr.to_pyarrow()
+    table = table.take(pc.sort_indices(table, sort_keys=[(key, "ascending")]))
+    df = table.to_pandas()
+    df[key] = df[key].astype(str)
+    return df
 
 
 def _period_ordinal(ts: ir.TimestampValue, period: str) -> ir.IntegerValue:
@@ -272,41 +298,45 @@ def customer_summary(
             f"({(_EPOCH + pd.Timedelta(days=obs)).date()})"
         )
 
-    day = _day_number(t.timestamp)
-    t = t.mutate(day=day).filter(day <= obs)
-    days = _purchase_days(t)
-    calib = days.filter(days.day <= cal)
-    per_customer = calib.group_by("customer_id").aggregate(
-        first_day=calib.day.min(),
-        last_day=calib.day.max(),
-        n_purchases=calib.day.count(),
-        total_value=calib.value.sum(),
-        first_purchase_value=calib.value.argmin(calib.day),
+    # One scan, two aggregations, no joins: customer-days first (this merges same-day
+    # purchases), then customers, with each statistic restricted to its window by a filter.
+    # Grouping on the calendar date (cheaper to hash than a computed day number).
+    t = t.mutate(date=t.timestamp.date())
+    t = t.filter(t.date <= _EPOCH.date() + pd.Timedelta(days=obs))
+    buy = t.amount >= 0
+    days = t.group_by(["customer_id", "date"]).aggregate(
+        value=t.amount.sum(where=buy),
+        n_buy=buy.cast("int64").sum(),
+        net=t.amount.sum(),
+        returned=(-t.amount).clip(lower=0).sum(),
     )
-    money = t.filter(t.day <= cal)
-    net = money.group_by("customer_id").aggregate(
-        revenue=money.amount.sum(),
-        returns=(-money.amount).clip(lower=0).sum(),
+    days = days.mutate(day=days.date.delta(ibis.date(1970, 1, 1), unit="day"))
+    in_cal = days.day <= cal
+    bought = (days.n_buy > 0) & in_cal
+    aggregates = dict(
+        first_day=days.day.min(where=bought),
+        last_day=days.day.max(where=bought),
+        n_purchases=days.day.count(where=bought),
+        total_value=days.value.sum(where=bought),
+        first_purchase_value=days.value.argmin(days.day, where=bought),
+        revenue=days.net.sum(where=in_cal),
+        returns=days.returned.sum(where=in_cal),
     )
-    joined = per_customer.left_join(net, "customer_id").drop("customer_id_right")
-
     if calibration_end is not None:
-        hold = days.filter((days.day > cal) & (days.day <= obs))
-        hold_agg = hold.group_by("customer_id").aggregate(
-            frequency_holdout=hold.day.count(), holdout_value=hold.value.sum()
-        )
-        joined = joined.left_join(hold_agg, "customer_id").drop("customer_id_right")
+        held = (days.n_buy > 0) & ~in_cal
+        aggregates.update(frequency_holdout=days.day.count(where=held), holdout_value=days.value.sum(where=held))
+    per = days.group_by("customer_id").aggregate(**aggregates)
+    df = _sorted_frame(per.filter(per.first_day.notnull()), "customer_id").set_index("customer_id")
 
-    df = joined.to_pandas()
-    df = df.set_index("customer_id").sort_index()
-    df.index = df.index.astype(str)
     n = df["n_purchases"].astype("int64")
+    first_day = df["first_day"].astype("int64")
+    last_day = df["last_day"].astype("int64")
     out = pd.DataFrame(index=df.index)
-    out["first_purchase"] = _days_to_timestamp(df["first_day"]).to_numpy()
-    out["last_purchase"] = _days_to_timestamp(df["last_day"]).to_numpy()
+    out["first_purchase"] = _days_to_timestamp(first_day).to_numpy()
+    out["last_purchase"] = _days_to_timestamp(last_day).to_numpy()
     out["frequency"] = (n - 1).to_numpy()
-    out["recency"] = ((df["last_day"] - df["first_day"]) / days_per_unit).astype("float64").to_numpy()
-    out["T"] = ((cal - df["first_day"]) / days_per_unit).astype("float64").to_numpy()
+    out["recency"] = ((last_day - first_day) / days_per_unit).to_numpy("float64")
+    out["T"] = ((cal - first_day) / days_per_unit).to_numpy("float64")
     repeat_value = df["total_value"].astype("float64") - df["first_purchase_value"].astype("float64")
     out["monetary_value"] = np.where(n > 1, repeat_value / np.maximum(n - 1, 1), 0.0)
     out["first_purchase_value"] = df["first_purchase_value"].astype("float64").to_numpy()
