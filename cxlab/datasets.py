@@ -1,0 +1,909 @@
+"""Synthetic customer data with a known truth, for demos and for testing estimators.
+
+Two kinds of generators live here.
+
+* :func:`make_demo_dataset` writes a whole client-like data set in the data
+  contract's columns (transactions, customers, surveys) from an explicit
+  structural model, and returns the true parameters and the true effect of
+  the loyalty program alongside (:class:`DemoTruth`).
+* ``simulate_*`` draw per-customer summaries straight from one of the
+  buy-till-you-die / spend models (BG/NBD, Pareto/NBD, Gamma-Gamma, BG/BB),
+  with the latent values of every customer, so estimators can be checked
+  against the parameters that generated the data.
+
+The demo model (all rates per week, times in continuous calendar time)
+-----------------------------------------------------------------------
+Acquisition
+    Customer *i* is acquired at ``s_i`` ~ Uniform(start, end) through channel
+    ``c_i`` (organic, search, social, referral, partner) with probabilities
+    ``channel_shares``; acquisition cost ~ Gamma with a channel-specific mean
+    (organic costs nothing). The first purchase is made at ``s_i`` and
+    ``signup_date = s_i``.
+Purchasing (Pareto/NBD, Schmittlein, Morrison & Colombo 1987)
+    ``lambda_i = m_c * g_i`` with ``g_i ~ Gamma(shape=r, rate=alpha)`` and a
+    channel multiplier ``m_c``; while alive, repeat purchases arrive as a
+    Poisson process with rate ``lambda_i`` (``lambda_i * F`` while a loyalty
+    member, ``F = loyalty_frequency_multiplier``).
+Spend (Gamma-Gamma, Fader, Hardie & Lee 2005, "RFM and CLV")
+    ``nu_i ~ Gamma(shape=q, rate=gamma)``, each transaction value
+    ``z ~ Gamma(shape=p, rate=nu_i)`` (mean ``p / nu_i``), times a currency
+    scale. A share ``return_rate`` of purchases is followed by a (partial)
+    return, a negative row ``Exp(mean 10 days)`` later. Margin per row =
+    amount x Uniform(margin_rate_range).
+Lifetime (proportional hazards, no frailty)
+    ``mu_i(t) = mu0 * HR_channel(c_i) * HR_nps(g_i) * HR_loyalty ** member_i(t)``.
+    With ``E_i ~ Exp(1)`` the death time solves ``H_i(tau_i) = E_i`` for the
+    piecewise-constant cumulative hazard (the rate changes once, at the join
+    date). No unobserved heterogeneity enters the hazard, so a Cox model with
+    channel, NPS group and time-varying membership recovers the hazard ratios.
+Satisfaction
+    Latent group (promoter / passive / detractor) with channel-specific
+    probabilities; survey answers are drawn *within* the group (promoter
+    9-10, passive 7-8, detractor 0-6), so the observed NPS group of a surveyed
+    customer equals the latent group exactly.
+Loyalty program (self-selection)
+    From ``loyalty_program_start`` on, a living customer joins with rate
+    ``kappa_i = loyalty_join_rate * (lambda_i / E[lambda]) ** loyalty_join_elasticity``:
+    heavy buyers join much sooner, so comparing members with non-members
+    overstates the effect several times.
+
+The counterfactual (coupled paths)
+----------------------------------
+For every customer who joined, the "had not joined" path is built from the
+same random numbers:
+
+* death: ``tau_cf`` solves ``H_cf(tau) = E_i`` with the no-program hazard (the
+  same ``E_i``, i.e. the same uniform draw);
+* purchases before joining are the same;
+* each realised purchase made as a member is kept with probability ``1/F``
+  (Poisson thinning turns rate ``lambda*F`` into rate ``lambda``) and only if
+  it falls before ``tau_cf``;
+* if ``tau_cf`` is later than the realised death, the counterfactual customer
+  buys at rate ``lambda_i`` with fresh draws between the two;
+* returns follow their purchase (kept iff the purchase is kept and the return
+  falls before the counterfactual death); fresh purchases get fresh returns.
+
+The true effects in :class:`DemoTruth` are averages of realised minus
+counterfactual outcomes over the members of *this* sample (a sample ATT), so
+they include the sampling noise of the draw, exactly like the quantity an
+estimator on this data targets.
+"""
+from __future__ import annotations
+
+import argparse
+import time
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "DemoTruth",
+    "SyntheticDataset",
+    "make_demo_dataset",
+    "simulate_bgnbd",
+    "simulate_pareto_nbd",
+    "simulate_gamma_gamma",
+    "simulate_bgbb",
+    "write_demo_files",
+    "MONTH_DAYS",
+]
+
+#: Length of a month in days (365.25 / 12), the data layer's "M" unit.
+MONTH_DAYS = 30.4375
+_WEEK_DAYS = 7.0
+_NS_PER_DAY = 86_400 * 10**9
+_NS_PER_SECOND = 10**9
+
+CHANNELS = ("organic", "search", "social", "referral", "partner")
+NPS_GROUPS = ("promoter", "passive", "detractor")
+
+#: Approximate value of 1 RUB in other currencies, so amounts look plausible.
+_CURRENCY_SCALE = {"RUB": 1.0, "KZT": 5.5, "BYN": 0.035, "USD": 0.011, "EUR": 0.010, "GBP": 0.0085}
+
+_DEFAULT_CHANNEL_SHARES = {"organic": 0.35, "search": 0.25, "social": 0.20, "referral": 0.10, "partner": 0.10}
+_DEFAULT_CHANNEL_FREQUENCY = {"organic": 1.0, "search": 0.9, "social": 0.7, "referral": 1.2, "partner": 0.8}
+_DEFAULT_CHANNEL_HAZARD = {"organic": 1.0, "search": 1.15, "social": 1.45, "referral": 0.8, "partner": 1.2}
+_DEFAULT_CHANNEL_COST = {"organic": 0.0, "search": 1500.0, "social": 900.0, "referral": 500.0, "partner": 2200.0}
+_DEFAULT_NPS_HAZARD = {"promoter": 1.0, "passive": 1.25, "detractor": 1.8}
+_DEFAULT_NPS_PROBS = {
+    "organic": (0.50, 0.32, 0.18),
+    "search": (0.40, 0.35, 0.25),
+    "social": (0.30, 0.35, 0.35),
+    "referral": (0.60, 0.28, 0.12),
+    "partner": (0.35, 0.35, 0.30),
+}
+_REGIONS = ("Moscow", "Saint Petersburg", "Kazan", "Novosibirsk", "Yekaterinburg")
+_REGION_P = (0.40, 0.22, 0.13, 0.13, 0.12)
+_TOUCHPOINTS = ("store", "web", "app", "call_center", "delivery")
+_N_STORES = 12
+
+
+# --------------------------------------------------------------------------- results
+@dataclass
+class DemoTruth:
+    """The parameters that generated a demo data set and the true program effect.
+
+    Rates are per week; hazard ratios multiply the baseline hazard ``mu0``.
+
+    Attributes
+    ----------
+    r, alpha : float
+        Purchase-rate heterogeneity, ``g_i ~ Gamma(shape=r, rate=alpha)``
+        (per week) before the channel multiplier.
+    p, q, gamma : float
+        Gamma-Gamma spend: ``nu_i ~ Gamma(q, rate=gamma)``, transaction value
+        ``~ Gamma(p, rate=nu_i)``, in RUB before ``currency_scale``.
+    currency, currency_scale : str, float
+        Amounts are RUB-scale values times ``currency_scale``.
+    mu0 : float
+        Baseline dropout hazard per week (organic promoter, not a member).
+    channel_shares, channel_frequency_multipliers, channel_hazard_ratios,
+    channel_mean_acquisition_cost : dict
+        Per acquisition channel.
+    nps_group_probabilities : dict
+        Channel -> (promoter, passive, detractor) probabilities.
+    nps_hazard_ratios : dict
+        Satisfaction group -> hazard ratio (promoter = 1).
+    loyalty : bool
+        Whether the program exists in this data set.
+    loyalty_program_start : Timestamp
+    loyalty_frequency_multiplier : float
+        Purchase rate multiplier while a member (``F``).
+    loyalty_churn_hazard_ratio : float
+        Hazard ratio while a member (time-varying from the join date).
+    loyalty_join_rate, loyalty_join_elasticity : float
+        Join hazard per week ``loyalty_join_rate * (lambda_i / E[lambda]) ** elasticity``.
+    return_rate : float
+        Probability that a purchase is followed by a (partial) return.
+    margin_rate_range : tuple
+        Margin / amount ~ Uniform(range).
+    start, end : Timestamp
+        Observation window; ``end`` is the observation end.
+    att_by_month : DataFrame
+        One row per ``months_since_join`` k = 0, 1, ...: ``members`` = members
+        whose month k, ``[join + k*M, join + (k+1)*M)`` with M = 30.4375 days,
+        ends on or before ``end``; ``transactions_realized``,
+        ``transactions_counterfactual``, ``transactions_effect`` (purchases,
+        returns not counted) and ``revenue_realized``,
+        ``revenue_counterfactual``, ``revenue_effect`` (net amount, returns
+        included) = averages over those members of the month's outcome with
+        the program, without it (coupled path, see module docstring), and
+        their difference. Members who died count with zeros. Only months
+        with at least one member are listed.
+    att_transactions_12m, att_revenue_12m : float
+        Average over members with ``join + 12*M <= end`` ("full 12 months
+        observed") of realised minus counterfactual purchases (revenue) in
+        ``[join, join + 12*M)``. NaN when no member has 12 months.
+    members_12m : int
+        Number of members entering the 12-month averages.
+    naive_member_spend_ratio : float
+        Total net revenue of customers who joined by ``end`` divided by their
+        total weeks from signup to ``end`` (at least one week each), over the
+        same ratio for never-members: the biased comparison, for contrast.
+    latent : DataFrame
+        Per customer (index ``customer_id``): ``channel``, ``nps_group``,
+        ``lam`` (weekly purchase rate, not a member), ``nu``, ``mean_spend``
+        (= p/nu x scale), ``hazard`` (weekly, not a member), ``acquired``,
+        ``join_time`` (NaT if never joined before ``end``), ``death_time``
+        (may lie after ``end``), ``alive_at_end``, ``death_time_counterfactual``.
+    """
+
+    r: float
+    alpha: float
+    p: float
+    q: float
+    gamma: float
+    currency: str
+    currency_scale: float
+    mu0: float
+    channel_shares: dict
+    channel_frequency_multipliers: dict
+    channel_hazard_ratios: dict
+    channel_mean_acquisition_cost: dict
+    nps_group_probabilities: dict
+    nps_hazard_ratios: dict
+    loyalty: bool
+    loyalty_program_start: pd.Timestamp | None
+    loyalty_frequency_multiplier: float
+    loyalty_churn_hazard_ratio: float
+    loyalty_join_rate: float
+    loyalty_join_elasticity: float
+    return_rate: float
+    margin_rate_range: tuple
+    start: pd.Timestamp
+    end: pd.Timestamp
+    att_by_month: pd.DataFrame = field(repr=False)
+    att_transactions_12m: float = float("nan")
+    att_revenue_12m: float = float("nan")
+    members_12m: int = 0
+    naive_member_spend_ratio: float = float("nan")
+    latent: pd.DataFrame = field(default=None, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able parameters and effects (without the per-customer ``latent`` frame)."""
+        from cxlab._base import to_builtin
+
+        d = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "latent"}
+        return to_builtin(d)
+
+
+@dataclass
+class SyntheticDataset:
+    """Tables in the data contract's columns plus the truth that generated them."""
+
+    transactions: pd.DataFrame
+    customers: pd.DataFrame
+    surveys: pd.DataFrame
+    truth: DemoTruth
+    params: dict = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        return (
+            f"SyntheticDataset({len(self.customers)} customers, {len(self.transactions)} transactions, "
+            f"{len(self.surveys)} survey answers, seed={self.params.get('seed')})"
+        )
+
+
+# --------------------------------------------------------------------------- helpers
+def _check_positive(**kwargs: float) -> None:
+    for name, value in kwargs.items():
+        if not np.all(np.isfinite(value)) or np.any(np.asarray(value) <= 0):
+            raise ValueError(f"{name} must be positive and finite, got {value!r}")
+
+
+def _poisson_times(rng: np.random.Generator, seg_start: np.ndarray, seg_len: np.ndarray,
+                   rate: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Event times of independent Poisson processes, one per segment.
+
+    Returns ``(segment_index, time)``; given the count, Poisson event times
+    are i.i.d. uniform on the segment.
+    """
+    seg_len = np.maximum(seg_len, 0.0)
+    counts = rng.poisson(rate * seg_len)
+    idx = np.repeat(np.arange(len(seg_start)), counts)
+    times = seg_start[idx] + rng.random(idx.size) * seg_len[idx]
+    return idx, times
+
+
+def _categorical(codes: np.ndarray, categories: Sequence[str]) -> pd.Categorical:
+    return pd.Categorical.from_codes(codes.astype(np.int8 if len(categories) < 127 else np.int32),
+                                     categories=list(categories))
+
+
+def _ids(prefix: str, n: int, width: int | None = None) -> np.ndarray:
+    """Zero-padded string ids as an object array (``C000001`` ...)."""
+    width = width or max(6, len(str(max(n - 1, 0))))
+    digits = np.char.zfill(np.arange(n).astype(f"U{width}"), width)   # vectorized, ~2x a str.format loop
+    return np.char.add(prefix, digits).astype(object)
+
+
+def _to_datetime(days: np.ndarray, origin_ns: int) -> np.ndarray:
+    """Float days since origin -> datetime64[ns], floored to whole seconds (NaN -> NaT)."""
+    days = np.asarray(days, dtype=float)
+    out = np.full(days.shape, np.iinfo(np.int64).min, dtype=np.int64)
+    ok = np.isfinite(days)
+    seconds = np.floor(days[ok] * 86_400.0).astype(np.int64)
+    out[ok] = origin_ns + seconds * _NS_PER_SECOND
+    return out.view("datetime64[ns]")
+
+
+# --------------------------------------------------------------------------- demo data
+def make_demo_dataset(
+    n_customers: int = 5000,
+    seed: int | None = 0,
+    start: str | pd.Timestamp = "2023-01-01",
+    end: str | pd.Timestamp = "2025-12-31",
+    currency: str = "RUB",
+    contractual: bool = False,
+    loyalty: bool = True,
+    *,
+    r: float = 0.75,
+    alpha: float = 4.0,
+    p: float = 6.0,
+    q: float = 4.0,
+    gamma: float = 1250.0,
+    mu0: float = 0.012,
+    channel_shares: dict | None = None,
+    channel_frequency_multipliers: dict | None = None,
+    channel_hazard_ratios: dict | None = None,
+    channel_mean_acquisition_cost: dict | None = None,
+    nps_group_probabilities: dict | None = None,
+    nps_hazard_ratios: dict | None = None,
+    loyalty_program_start: str | pd.Timestamp | None = None,
+    loyalty_frequency_multiplier: float = 1.15,
+    loyalty_churn_hazard_ratio: float = 0.8,
+    loyalty_join_rate: float = 0.006,
+    loyalty_join_elasticity: float = 1.5,
+    return_rate: float = 0.02,
+    margin_rate_range: tuple[float, float] = (0.25, 0.35),
+    survey_share: float = 0.3,
+    order_ids: bool = True,
+) -> SyntheticDataset:
+    """Simulate a retailer's customers, transactions and NPS surveys with a known truth.
+
+    The model (Pareto/NBD purchasing, Gamma-Gamma spend, proportional-hazards
+    dropout with channel, satisfaction and loyalty-membership effects,
+    self-selected loyalty joining) and the coupled counterfactual behind the
+    true effects are described in the module docstring.
+
+    Parameters
+    ----------
+    n_customers : int
+        Customers acquired between ``start`` and ``end``.
+    seed : int or None
+        Seed of the ``numpy.random.Generator``; the same seed gives identical tables.
+    start, end : date-like
+        Observation window (``end`` inclusive to the second 23:59:59).
+    currency : str
+        ISO code; amounts are RUB-scale values times an approximate exchange
+        rate (RUB, KZT, BYN, USD, EUR, GBP; other codes keep the RUB scale).
+    contractual : bool
+        If True, ``customers.end_date`` is the true churn time (NaT when the
+        customer is alive at ``end``).
+    loyalty : bool
+        If False there is no program: no joins, no ``loyalty_join_date`` column.
+    r, alpha : float
+        ``Gamma(shape=r, rate=alpha)`` of the weekly purchase rate.
+    p, q, gamma : float
+        Gamma-Gamma spend parameters (RUB scale).
+    mu0 : float
+        Baseline dropout hazard per week.
+    channel_shares, channel_frequency_multipliers, channel_hazard_ratios,
+    channel_mean_acquisition_cost : dict, optional
+        Per-channel settings (keys: organic, search, social, referral, partner).
+    nps_group_probabilities : dict, optional
+        Channel -> (promoter, passive, detractor) probabilities.
+    nps_hazard_ratios : dict, optional
+        Group -> hazard ratio; promoter is the reference.
+    loyalty_program_start : date-like, optional
+        Default: ``start`` + 6 months (a pre-period without the program).
+    loyalty_frequency_multiplier, loyalty_churn_hazard_ratio : float
+        True effects of membership on the purchase rate and the dropout hazard.
+    loyalty_join_rate, loyalty_join_elasticity : float
+        Weekly join hazard of a customer with the average purchase rate, and
+        its elasticity in the purchase rate.
+    return_rate : float
+        Share of purchases followed by a return.
+    margin_rate_range : (float, float)
+        Bounds of the uniform margin rate.
+    survey_share : float
+        Share of customers who answer at least one survey.
+    order_ids : bool
+        Whether to add ``order_id`` (string ids cost time for very large ``n``).
+
+    Returns
+    -------
+    SyntheticDataset
+        ``transactions`` (customer_id, timestamp, amount, order_id, channel,
+        store, margin; sorted by timestamp), ``customers`` (customer_id,
+        signup_date, [loyalty_join_date], [end_date], region,
+        acquisition_channel, acquisition_cost), ``surveys`` (customer_id,
+        date, nps, csat, ces, touchpoint; 30 % of customers by default, one
+        or more answers dated while alive; NPS drawn within the latent group,
+        so the observed group equals the latent one; csat 1..5 and ces 1..7
+        (7 = most effort) vary with the group), ``truth``
+        (:class:`DemoTruth`) and ``params`` (the arguments).
+    """
+    params = {k: v for k, v in locals().items()}
+    n = int(n_customers)
+    if n < 1:
+        raise ValueError(f"n_customers must be >= 1, got {n_customers!r}")
+    _check_positive(r=r, alpha=alpha, p=p, q=q, gamma=gamma, mu0=mu0,
+                    loyalty_frequency_multiplier=loyalty_frequency_multiplier,
+                    loyalty_churn_hazard_ratio=loyalty_churn_hazard_ratio,
+                    loyalty_join_rate=loyalty_join_rate)
+    if not 0 <= return_rate < 1:
+        raise ValueError(f"return_rate must be in [0, 1), got {return_rate!r}")
+    if not 0 <= survey_share <= 1:
+        raise ValueError(f"survey_share must be in [0, 1], got {survey_share!r}")
+    start_ts = pd.Timestamp(start).normalize()
+    end_ts = pd.Timestamp(end).normalize() + pd.Timedelta(days=1) - pd.Timedelta(seconds=1)
+    if end_ts <= start_ts:
+        raise ValueError(f"end ({end}) must be after start ({start})")
+    program_ts = (start_ts + pd.DateOffset(months=6)) if loyalty_program_start is None \
+        else pd.Timestamp(loyalty_program_start)
+    if loyalty and not (start_ts <= program_ts < end_ts):
+        raise ValueError(f"loyalty_program_start {program_ts.date()} must lie within [start, end)")
+    scale = _CURRENCY_SCALE.get(currency.upper(), 1.0)
+
+    shares = dict(channel_shares or _DEFAULT_CHANNEL_SHARES)
+    freq_mult = dict(channel_frequency_multipliers or _DEFAULT_CHANNEL_FREQUENCY)
+    ch_hr = dict(channel_hazard_ratios or _DEFAULT_CHANNEL_HAZARD)
+    ch_cost = dict(channel_mean_acquisition_cost or _DEFAULT_CHANNEL_COST)
+    nps_probs = {k: tuple(v) for k, v in (nps_group_probabilities or _DEFAULT_NPS_PROBS).items()}
+    nps_hr = dict(nps_hazard_ratios or _DEFAULT_NPS_HAZARD)
+    for name, d in (("channel_shares", shares), ("channel_frequency_multipliers", freq_mult),
+                    ("channel_hazard_ratios", ch_hr), ("channel_mean_acquisition_cost", ch_cost),
+                    ("nps_group_probabilities", nps_probs)):
+        if set(d) != set(CHANNELS):
+            raise ValueError(f"{name} must have exactly the keys {CHANNELS}, got {sorted(d)}")
+    if set(nps_hr) != set(NPS_GROUPS):
+        raise ValueError(f"nps_hazard_ratios must have exactly the keys {NPS_GROUPS}, got {sorted(nps_hr)}")
+
+    rng = np.random.default_rng(seed)
+    origin_ns = start_ts.value
+    horizon = (end_ts - start_ts).total_seconds() / 86_400.0  # days, end = horizon
+    program_day = (program_ts - start_ts).total_seconds() / 86_400.0 if loyalty else np.inf
+
+    # ---- customers: acquisition, latent traits --------------------------------------
+    share_vec = np.array([shares[c] for c in CHANNELS], dtype=float)
+    channel = rng.choice(len(CHANNELS), size=n, p=share_vec / share_vec.sum())
+    acquired = np.sort(rng.random(n)) * horizon            # sorted: ids follow acquisition order
+    cost_mean = np.array([ch_cost[c] for c in CHANNELS])[channel] * scale
+    acquisition_cost = np.where(cost_mean > 0, rng.gamma(2.0, 1.0, n) * cost_mean / 2.0, 0.0)
+
+    probs = np.array([nps_probs[c] for c in CHANNELS], dtype=float)
+    probs /= probs.sum(axis=1, keepdims=True)
+    u = rng.random(n)
+    cum = probs[channel].cumsum(axis=1)
+    nps_group = (u[:, None] > cum[:, :-1]).sum(axis=1)       # 0 promoter, 1 passive, 2 detractor
+
+    lam_week = rng.gamma(r, 1.0 / alpha, n) * np.array([freq_mult[c] for c in CHANNELS])[channel]
+    nu = rng.gamma(q, 1.0 / gamma, n)
+    lam = lam_week / _WEEK_DAYS                                # per day
+    hazard_week = mu0 * np.array([ch_hr[c] for c in CHANNELS])[channel] \
+        * np.array([nps_hr[g] for g in NPS_GROUPS])[nps_group]
+    h = hazard_week / _WEEK_DAYS
+
+    # ---- loyalty joining and death (inverse of the piecewise cumulative hazard) -----
+    E = rng.exponential(1.0, n)
+    death_cf = acquired + E / h                                # no-program death = pre-join death
+    if loyalty:
+        mean_lam = r / alpha * float(np.dot(share_vec / share_vec.sum(), [freq_mult[c] for c in CHANNELS]))
+        kappa = loyalty_join_rate / _WEEK_DAYS * (lam_week / mean_lam) ** loyalty_join_elasticity
+        eligible_from = np.maximum(acquired, program_day)
+        with np.errstate(divide="ignore"):
+            join = eligible_from + rng.exponential(1.0, n) / kappa
+        joined = join < death_cf                               # joins only while alive
+        join = np.where(joined, join, np.inf)
+        safe_join = np.where(joined, join, acquired)
+        death = np.where(joined, safe_join + (E - h * (safe_join - acquired)) / (h * loyalty_churn_hazard_ratio),
+                         death_cf)
+    else:
+        join = np.full(n, np.inf)
+        joined = np.zeros(n, dtype=bool)
+        death = death_cf
+    stop = np.minimum(death, horizon)                          # end of observed life
+    member_obs = joined & (join <= horizon)
+    F = loyalty_frequency_multiplier
+
+    # ---- realised purchases ---------------------------------------------------------
+    pre_end = np.minimum(np.minimum(join, death), horizon)
+    ia, ta = _poisson_times(rng, acquired, pre_end - acquired, lam)
+    mem_len = np.where(member_obs, stop - np.where(member_obs, join, 0.0), 0.0)
+    ib, tb = _poisson_times(rng, np.where(member_obs, join, 0.0), mem_len, lam * F)
+    cust = np.concatenate([np.arange(n), ia, ib])
+    t = np.concatenate([acquired, ta, tb])
+    is_member_row = np.concatenate([np.zeros(n + ia.size, bool), np.ones(ib.size, bool)])
+    value = rng.gamma(p, 1.0, cust.size) / nu[cust] * scale
+    # counterfactual coupling of member-period purchases: thinning with 1/F, cut at tau_cf
+    keep_cf = np.ones(cust.size, dtype=bool)
+    if ib.size:
+        keep_cf[is_member_row] = (rng.random(ib.size) < 1.0 / F) & (tb < death_cf[ib])
+    # counterfactual-only purchases when tau_cf outlives the realised death (HR > 1)
+    extra_len = np.where(member_obs, np.minimum(death_cf, horizon) - stop, 0.0)
+    ic, tc = _poisson_times(rng, stop, np.maximum(extra_len, 0.0), lam)
+    value_c = rng.gamma(p, 1.0, ic.size) / nu[ic] * scale
+
+    # ---- returns ----------------------------------------------------------------------
+    def returns(c_idx, t_buy, v_buy):
+        has = rng.random(c_idx.size) < return_rate
+        parent = np.flatnonzero(has)
+        t_ret = t_buy[parent] + rng.exponential(10.0, parent.size)
+        v_ret = -v_buy[parent] * rng.uniform(0.3, 1.0, parent.size)
+        return parent, t_ret, v_ret
+
+    rp, rt, rv = returns(cust, t, value)
+    rc = cust[rp]
+    ret_real = rt < stop[rc]
+    ret_cf = keep_cf[rp] & (rt < np.minimum(death_cf[rc], horizon))
+    cp, ct, cv = returns(ic, tc, value_c)
+    cc = ic[cp]
+    ret_c_keep = ct < np.minimum(death_cf[cc], horizon)
+
+    # ---- true effect of the program (coupled paths) -------------------------------------
+    att_by_month, att_tx12, att_rev12, members_12 = _program_effects(
+        n=n, join=join, member_obs=member_obs, horizon=horizon,
+        rows=[  # (customer, time, amount, is_purchase, realised?, counterfactual?)
+            (cust, t, value, True, np.ones(cust.size, bool), keep_cf),
+            (rc, rt, rv, False, ret_real, ret_cf),
+            (ic, tc, value_c, True, np.zeros(ic.size, bool), np.ones(ic.size, bool)),
+            (cc, ct, cv, False, np.zeros(cc.size, bool), ret_c_keep),
+        ],
+    )
+
+    # ---- assemble the realised transaction table ----------------------------------------
+    all_c = np.concatenate([cust, rc[ret_real]])
+    all_t = np.concatenate([t, rt[ret_real]])
+    all_v = np.concatenate([value, rv[ret_real]])
+    order = np.argsort(all_t, kind="stable")
+    all_c, all_t, all_v = all_c[order], all_t[order], all_v[order]
+    all_v = np.round(all_v, 2)
+    margin = np.round(all_v * rng.uniform(*margin_rate_range, all_v.size), 2)
+    # sales channel: a customer-specific share of store visits, web and app split the rest
+    p_store = rng.beta(3.0, 2.0, n)
+    u = rng.random(all_c.size)
+    ps = p_store[all_c]
+    sales_channel = np.where(u < ps, 0, np.where(u < ps + (1 - ps) / 2, 1, 2))
+    home_store = rng.integers(0, _N_STORES, n)
+    store_code = np.where(sales_channel == 0, home_store[all_c], _N_STORES)
+
+    customer_ids = _ids("C", n)
+    tx = {
+        "customer_id": customer_ids[all_c],
+        "timestamp": _to_datetime(all_t, origin_ns),
+        "amount": all_v.astype(np.float64),
+    }
+    if order_ids:
+        tx["order_id"] = _ids("O", all_c.size, width=9)
+    tx["channel"] = _categorical(sales_channel, ("store", "web", "app"))
+    tx["store"] = _categorical(store_code, [f"S{k + 1:02d}" for k in range(_N_STORES)] + ["online"])
+    tx["margin"] = margin.astype(np.float64)
+    transactions = pd.DataFrame(tx)
+
+    # ---- customers table ----------------------------------------------------------------
+    cust_cols: dict[str, Any] = {
+        "customer_id": customer_ids,
+        "signup_date": _to_datetime(acquired, origin_ns),
+    }
+    if loyalty:
+        cust_cols["loyalty_join_date"] = _to_datetime(np.where(member_obs, join, np.nan), origin_ns)
+    if contractual:
+        cust_cols["end_date"] = _to_datetime(np.where(death <= horizon, death, np.nan), origin_ns)
+    cust_cols["region"] = _categorical(rng.choice(len(_REGIONS), n, p=_REGION_P), _REGIONS)
+    cust_cols["acquisition_channel"] = _categorical(channel, CHANNELS)
+    cust_cols["acquisition_cost"] = np.round(acquisition_cost, 2).astype(np.float64)
+    customers = pd.DataFrame(cust_cols)
+
+    # ---- surveys ----------------------------------------------------------------------------
+    surveys = _surveys(rng, n, survey_share, acquired, stop, nps_group, customer_ids, origin_ns)
+
+    # ---- truth --------------------------------------------------------------------------------
+    naive = _naive_member_ratio(all_c, all_v, n, acquired, join, member_obs, horizon)
+    latent = pd.DataFrame(
+        {
+            "channel": _categorical(channel, CHANNELS),
+            "nps_group": _categorical(nps_group, NPS_GROUPS),
+            "lam": lam_week,
+            "nu": nu,
+            "mean_spend": p / nu * scale,
+            "hazard": hazard_week,
+            "acquired": _to_datetime(acquired, origin_ns),
+            "join_time": _to_datetime(np.where(member_obs, join, np.nan), origin_ns),
+            "death_time": _to_datetime(np.where(death < 1e9, death, np.nan), origin_ns),
+            "alive_at_end": death > horizon,
+            "death_time_counterfactual": _to_datetime(np.where(death_cf < 1e9, death_cf, np.nan), origin_ns),
+        },
+        index=pd.Index(customer_ids, name="customer_id"),
+    )
+    truth = DemoTruth(
+        r=r, alpha=alpha, p=p, q=q, gamma=gamma, currency=currency.upper(), currency_scale=scale, mu0=mu0,
+        channel_shares=shares, channel_frequency_multipliers=freq_mult, channel_hazard_ratios=ch_hr,
+        channel_mean_acquisition_cost={k: v * scale for k, v in ch_cost.items()},
+        nps_group_probabilities=nps_probs, nps_hazard_ratios=nps_hr, loyalty=loyalty,
+        loyalty_program_start=program_ts if loyalty else None,
+        loyalty_frequency_multiplier=F if loyalty else 1.0,
+        loyalty_churn_hazard_ratio=loyalty_churn_hazard_ratio if loyalty else 1.0,
+        loyalty_join_rate=loyalty_join_rate if loyalty else 0.0,
+        loyalty_join_elasticity=loyalty_join_elasticity, return_rate=return_rate,
+        margin_rate_range=tuple(margin_rate_range), start=start_ts, end=end_ts,
+        att_by_month=att_by_month, att_transactions_12m=att_tx12, att_revenue_12m=att_rev12,
+        members_12m=members_12, naive_member_spend_ratio=naive, latent=latent,
+    )
+    params.pop("params", None)
+    return SyntheticDataset(transactions, customers, surveys, truth, params)
+
+
+def _program_effects(n, join, member_obs, horizon, rows):
+    """Sample ATT by month since joining and over the first 12 months (see DemoTruth)."""
+    cols = ["months_since_join", "members", "transactions_realized", "transactions_counterfactual",
+            "transactions_effect", "revenue_realized", "revenue_counterfactual", "revenue_effect"]
+    members = np.flatnonzero(member_obs)
+    if members.size == 0:
+        return pd.DataFrame(columns=cols), float("nan"), float("nan"), 0
+    # full months observed per member: month k is complete iff join + (k+1)*M <= horizon
+    full_months = np.full(n, -1, dtype=np.int64)
+    full_months[members] = np.floor((horizon - join[members]) / MONTH_DAYS).astype(np.int64)
+    kmax = int(full_months.max())
+    if kmax < 1:
+        return pd.DataFrame(columns=cols), float("nan"), float("nan"), 0
+    tx_r = np.zeros(kmax); tx_c = np.zeros(kmax); rev_r = np.zeros(kmax); rev_c = np.zeros(kmax)
+    for c, t, v, is_purchase, real, cf in rows:
+        sel = member_obs[c] & (t >= join[c])
+        c, t, v, real, cf = c[sel], t[sel], v[sel], real[sel], cf[sel]
+        k = np.floor((t - join[c]) / MONTH_DAYS).astype(np.int64)
+        ok = k < full_months[c]                               # only complete months
+        k, v, real, cf = k[ok], v[ok], real[ok], cf[ok]
+        rev_r += np.bincount(k, weights=v * real, minlength=kmax)[:kmax]
+        rev_c += np.bincount(k, weights=v * cf, minlength=kmax)[:kmax]
+        if is_purchase:
+            tx_r += np.bincount(k, weights=real.astype(float), minlength=kmax)[:kmax]
+            tx_c += np.bincount(k, weights=cf.astype(float), minlength=kmax)[:kmax]
+    # members observed in month k: full_months > k
+    counts = np.bincount(full_months[members], minlength=kmax + 1)
+    n_k = counts[::-1].cumsum()[::-1][1:kmax + 1]             # number with full_months >= k+1
+    by_month = pd.DataFrame({
+        "months_since_join": np.arange(kmax),
+        "members": n_k,
+        "transactions_realized": tx_r / n_k,
+        "transactions_counterfactual": tx_c / n_k,
+        "transactions_effect": (tx_r - tx_c) / n_k,
+        "revenue_realized": rev_r / n_k,
+        "revenue_counterfactual": rev_c / n_k,
+        "revenue_effect": (rev_r - rev_c) / n_k,
+    })
+    # 12 months: restricted to members with >= 12 full months, so recompute on them only
+    m12 = full_months >= 12
+    n12 = int(m12[members].sum())
+    if n12 == 0:
+        return by_month, float("nan"), float("nan"), 0
+    d_tx = 0.0
+    d_rev = 0.0
+    for c, t, v, is_purchase, real, cf in rows:
+        sel = m12[c] & (t >= join[c]) & (t < join[c] + 12 * MONTH_DAYS)
+        diff = real[sel].astype(float) - cf[sel].astype(float)
+        d_rev += float(np.sum(v[sel] * diff))
+        if is_purchase:
+            d_tx += float(np.sum(diff))
+    return by_month, d_tx / n12, d_rev / n12, n12
+
+
+def _naive_member_ratio(all_c, all_v, n, acquired, join, member_obs, horizon):
+    """Weekly revenue of members / non-members over their observed time (the biased contrast)."""
+    revenue = np.bincount(all_c, weights=all_v, minlength=n)
+    weeks = np.maximum(horizon - acquired, _WEEK_DAYS) / _WEEK_DAYS  # at least one week
+    if member_obs.all() or not member_obs.any():
+        return float("nan")
+    return float(revenue[member_obs].sum() / weeks[member_obs].sum()
+                 / (revenue[~member_obs].sum() / weeks[~member_obs].sum()))
+
+
+def _surveys(rng, n, share, acquired, stop, nps_group, customer_ids, origin_ns):
+    """Survey answers of a random subset, dated while alive; NPS drawn within the latent group."""
+    surveyed = np.flatnonzero(rng.random(n) < share)
+    k = 1 + rng.poisson(0.6, surveyed.size)
+    c = np.repeat(surveyed, k)
+    date = acquired[c] + rng.random(c.size) * (stop[c] - acquired[c])
+    g = nps_group[c]
+    # within-group NPS: promoter 9-10, passive 7-8, detractor 0-6 (skewed towards 5-6)
+    det_vals = np.array([0, 1, 2, 3, 4, 5, 6])
+    det_p = np.array([0.04, 0.03, 0.05, 0.08, 0.15, 0.25, 0.40])
+    nps = np.where(
+        g == 0, 9 + (rng.random(c.size) < 0.55),
+        np.where(g == 1, 7 + (rng.random(c.size) < 0.5), rng.choice(det_vals, c.size, p=det_p)),
+    ).astype(np.int64)
+    csat_mean = np.array([4.5, 3.7, 2.4])[g]
+    csat = np.clip(np.rint(csat_mean + rng.normal(0, 0.7, c.size)), 1, 5).astype(np.float64)
+    ces_mean = np.array([2.0, 3.3, 5.0])[g]                   # customer effort: 7 = most effort
+    ces = np.clip(np.rint(ces_mean + rng.normal(0, 1.0, c.size)), 1, 7).astype(np.float64)
+    touch = rng.choice(len(_TOUCHPOINTS), c.size, p=[0.35, 0.25, 0.2, 0.1, 0.1])
+    order = np.lexsort((date, c))
+    out = pd.DataFrame({
+        "customer_id": customer_ids[c[order]],
+        "date": _to_datetime(date[order], origin_ns),
+        "nps": nps[order],
+        "csat": csat[order],
+        "ces": ces[order],
+        "touchpoint": _categorical(touch[order], _TOUCHPOINTS),
+    })
+    return out
+
+
+# --------------------------------------------------------------------------- model simulators
+def _as_T(T, n: int, name: str = "T") -> np.ndarray:
+    arr = np.asarray(T, dtype=float)
+    if arr.ndim == 0:
+        arr = np.full(n, float(arr))
+    if arr.shape != (n,):
+        raise ValueError(f"{name} must be a scalar or an array of length n={n}, got shape {arr.shape}")
+    if not np.all(np.isfinite(arr)) or np.any(arr <= 0):
+        raise ValueError(f"{name} must be positive and finite")
+    return arr
+
+
+def _summary_frame(data: dict, n: int, attrs: dict) -> pd.DataFrame:
+    df = pd.DataFrame(data, index=pd.Index(_ids("C", n), name="customer_id"))
+    df.attrs["params"] = attrs
+    return df
+
+
+def simulate_bgnbd(n: int, r: float, alpha: float, a: float, b: float, T=52.0,
+                   seed: int | None = None) -> pd.DataFrame:
+    """Customer summaries drawn from the BG/NBD model (Fader, Hardie & Lee 2005).
+
+    ``lambda_i ~ Gamma(shape=r, rate=alpha)``, ``p_i ~ Beta(a, b)``; repeat
+    purchases arrive at rate ``lambda_i``; after each repeat purchase the
+    customer drops out with probability ``p_i``. With ``N`` the Poisson count
+    in ``(0, T]`` and ``J ~ Geometric(p)`` the purchase after which the
+    customer drops out, ``frequency = min(N, J)`` and, given ``N``, the
+    x-th arrival time is ``T * Beta(x, N - x + 1)`` (uniform order statistics).
+
+    Parameters
+    ----------
+    n : int
+        Number of customers.
+    r, alpha, a, b : float
+        Model parameters (``alpha`` in the unit of ``T``).
+    T : float or array of length n
+        Time from first purchase to the end of calibration (staggered acquisition when an array).
+    seed : int or None
+
+    Returns
+    -------
+    DataFrame
+        Indexed by ``customer_id``: ``frequency``, ``recency``, ``T`` (the
+        data layer's ``customer_summary`` columns) and the latent
+        ``true_lambda``, ``true_p``, ``true_alive`` (not yet dropped out at T).
+        ``attrs["params"]`` holds the parameters.
+    """
+    _check_positive(n=n, r=r, alpha=alpha, a=a, b=b)
+    rng = np.random.default_rng(seed)
+    T = _as_T(T, n)
+    lam = rng.gamma(r, 1.0 / alpha, n)
+    p = rng.beta(a, b, n)
+    count = rng.poisson(lam * T)
+    dropout_after = rng.geometric(np.clip(p, 1e-300, 1.0))        # J >= 1
+    x = np.minimum(count, dropout_after)
+    recency = np.zeros(n)
+    pos = x > 0
+    recency[pos] = T[pos] * rng.beta(x[pos], count[pos] - x[pos] + 1)
+    return _summary_frame(
+        {"frequency": x.astype(np.int64), "recency": recency, "T": T,
+         "true_lambda": lam, "true_p": p, "true_alive": dropout_after > count},
+        n, {"model": "BG/NBD", "r": r, "alpha": alpha, "a": a, "b": b, "seed": seed},
+    )
+
+
+def simulate_pareto_nbd(n: int, r: float, alpha: float, s: float, beta: float, T=52.0,
+                        seed: int | None = None) -> pd.DataFrame:
+    """Customer summaries drawn from the Pareto/NBD model (Schmittlein, Morrison & Colombo 1987).
+
+    ``lambda_i ~ Gamma(r, rate=alpha)``, ``mu_i ~ Gamma(s, rate=beta)``,
+    lifetime ``tau_i ~ Exp(mu_i)``; repeat purchases are Poisson(``lambda_i``)
+    on ``(0, min(tau_i, T)]``, and the last of ``x`` uniform arrival times on
+    ``(0, w]`` is ``w * U ** (1/x)``.
+
+    Returns
+    -------
+    DataFrame
+        ``frequency``, ``recency``, ``T`` and the latent ``true_lambda``,
+        ``true_mu``, ``true_lifetime``, ``true_alive`` (``tau_i > T``).
+    """
+    _check_positive(n=n, r=r, alpha=alpha, s=s, beta=beta)
+    rng = np.random.default_rng(seed)
+    T = _as_T(T, n)
+    lam = rng.gamma(r, 1.0 / alpha, n)
+    mu = rng.gamma(s, 1.0 / beta, n)
+    tau = rng.exponential(1.0, n) / mu
+    window = np.minimum(tau, T)
+    x = rng.poisson(lam * window)
+    recency = np.zeros(n)
+    pos = x > 0
+    recency[pos] = window[pos] * rng.random(pos.sum()) ** (1.0 / x[pos])
+    return _summary_frame(
+        {"frequency": x.astype(np.int64), "recency": recency, "T": T,
+         "true_lambda": lam, "true_mu": mu, "true_lifetime": tau, "true_alive": tau > T},
+        n, {"model": "Pareto/NBD", "r": r, "alpha": alpha, "s": s, "beta": beta, "seed": seed},
+    )
+
+
+def simulate_gamma_gamma(frequency, p: float, q: float, gamma: float,
+                         seed: int | None = None) -> pd.DataFrame:
+    """Mean spend per customer from the Gamma-Gamma model (Fader, Hardie & Lee 2005, "RFM and CLV").
+
+    ``nu_i ~ Gamma(q, rate=gamma)``; each of the ``x`` repeat transactions is
+    ``Gamma(p, rate=nu_i)``, so their mean is ``Gamma(p*x, rate=nu_i*x)``.
+
+    Parameters
+    ----------
+    frequency : array-like or Series of int
+        Repeat transactions per customer (a Series keeps its index).
+    p, q, gamma : float
+
+    Returns
+    -------
+    DataFrame
+        ``frequency``, ``monetary_value`` (0 when frequency == 0, as in
+        ``customer_summary``), latent ``true_nu`` and ``true_mean_spend``
+        (``p / nu``).
+    """
+    _check_positive(p=p, q=q, gamma=gamma)
+    x = np.asarray(frequency)
+    if x.ndim != 1 or not np.issubdtype(x.dtype, np.number) or np.any(x < 0) or np.any(x != np.floor(x)):
+        raise ValueError("frequency must be a 1-d array of non-negative integers")
+    x = x.astype(np.int64)
+    n = x.size
+    rng = np.random.default_rng(seed)
+    nu = rng.gamma(q, 1.0 / gamma, n)
+    pos = x > 0
+    monetary = np.zeros(n)
+    monetary[pos] = rng.gamma(p * x[pos], 1.0) / (nu[pos] * x[pos])
+    df = _summary_frame(
+        {"frequency": x, "monetary_value": monetary, "true_nu": nu, "true_mean_spend": p / nu},
+        n, {"model": "Gamma-Gamma", "p": p, "q": q, "gamma": gamma, "seed": seed},
+    )
+    if isinstance(frequency, pd.Series):
+        df.index = frequency.index
+    return df
+
+
+def simulate_bgbb(n: int, alpha: float, beta: float, gamma: float, delta: float,
+                  n_opportunities=6, seed: int | None = None) -> pd.DataFrame:
+    """Discrete-time summaries from the BG/BB model (Fader, Hardie & Shang 2010).
+
+    ``p_i ~ Beta(alpha, beta)`` (transaction probability per opportunity),
+    ``theta_i ~ Beta(gamma, delta)`` (dropout probability at the start of
+    each opportunity). The customer is alive for ``L = min(D - 1, n)``
+    opportunities, ``D ~ Geometric(theta)``; the last transaction is found by
+    scanning backwards: the first success from the end is at ``G ~
+    Geometric(p)``, so if ``G <= L``, ``recency = L - G + 1`` and
+    ``frequency = 1 + Binomial(L - G, p)``; otherwise no transaction.
+
+    Returns
+    -------
+    DataFrame
+        ``frequency``, ``recency`` (opportunity of the last transaction, 0
+        if none), ``T`` (= n_opportunities) and latent ``true_p``,
+        ``true_theta``, ``true_alive`` (alive after the last opportunity).
+    """
+    _check_positive(n=n, alpha=alpha, beta=beta, gamma=gamma, delta=delta)
+    rng = np.random.default_rng(seed)
+    T = _as_T(n_opportunities, n, "n_opportunities")
+    if np.any(T != np.floor(T)):
+        raise ValueError("n_opportunities must be whole numbers")
+    T = T.astype(np.int64)
+    p = rng.beta(alpha, beta, n)
+    theta = rng.beta(gamma, delta, n)
+    death_at = rng.geometric(np.clip(theta, 1e-300, 1.0))         # dies at the start of opportunity D
+    alive_opps = np.minimum(death_at - 1, T)
+    g = rng.geometric(np.clip(p, 1e-300, 1.0))
+    has = g <= alive_opps
+    recency = np.where(has, alive_opps - g + 1, 0)
+    rest = np.where(has, alive_opps - g, 0)
+    x = np.where(has, 1 + rng.binomial(rest, p), 0)
+    return _summary_frame(
+        {"frequency": x.astype(np.int64), "recency": recency.astype(np.int64), "T": T,
+         "true_p": p, "true_theta": theta, "true_alive": death_at > T},
+        n, {"model": "BG/BB", "alpha": alpha, "beta": beta, "gamma": gamma, "delta": delta, "seed": seed},
+    )
+
+
+# --------------------------------------------------------------------------- files and CLI
+def write_demo_files(out: str | Path, n_customers: int = 2000, seed: int = 42, **kwargs: Any) -> dict[str, Path]:
+    """Write ``transactions.csv``, ``customers.csv``, ``surveys.csv`` (contract columns, UTF-8, ISO dates).
+
+    Returns the paths written. Extra keyword arguments go to :func:`make_demo_dataset`.
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    ds = make_demo_dataset(n_customers=n_customers, seed=seed, **kwargs)
+    paths = {}
+    for name, frame in (("transactions", ds.transactions), ("customers", ds.customers), ("surveys", ds.surveys)):
+        path = out / f"{name}.csv"
+        frame.to_csv(path, index=False, encoding="utf-8", date_format="%Y-%m-%dT%H:%M:%S", float_format="%.2f")
+        paths[name] = path
+    return paths
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m cxlab.datasets",
+                                     description="Write the synthetic demo data set as CSV files.")
+    parser.add_argument("--out", default="data/demo", help="output folder")
+    parser.add_argument("--customers", type=int, default=2000, help="number of customers")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--currency", default="RUB")
+    parser.add_argument("--contractual", action="store_true", help="add end_date (true churn date)")
+    args = parser.parse_args(argv)
+    t0 = time.perf_counter()
+    paths = write_demo_files(args.out, args.customers, args.seed, currency=args.currency,
+                             contractual=args.contractual)
+    for name, path in paths.items():
+        print(f"{path}  ({path.stat().st_size / 1024:.0f} KiB)")
+    print(f"done in {time.perf_counter() - t0:.1f} s")
+
+
+if __name__ == "__main__":
+    main()
