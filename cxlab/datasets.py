@@ -661,12 +661,30 @@ def _naive_member_ratio(all_c, all_v, n, acquired, join, member_obs, horizon):
                  / (revenue[~member_obs].sum() / weeks[~member_obs].sum()))
 
 
+_SURVEY_GAP_DAYS = 60.0
+
+
 def _surveys(rng, n, share, acquired, stop, nps_group, customer_ids, origin_ns):
-    """Survey answers of a random subset, dated while alive; NPS drawn within the latent group."""
+    """Survey answers of a random subset, dated while alive; NPS drawn within the latent group.
+
+    Answers arrive as a Poisson process (mean gap ``_SURVEY_GAP_DAYS``) from acquisition and are
+    observed only while the customer is alive and before the end of the data. Dating answers
+    uniformly within each lifetime instead would leak the (future) churn date into the answer
+    date and bias survival models that start the clock at the answer.
+    """
     surveyed = np.flatnonzero(rng.random(n) < share)
-    k = 1 + rng.poisson(0.6, surveyed.size)
+    k = 1 + rng.poisson(1.0, surveyed.size)
     c = np.repeat(surveyed, k)
-    date = acquired[c] + rng.random(c.size) * (stop[c] - acquired[c])
+    # cumulative exponential gaps within each customer: the points of a Poisson process
+    gaps = rng.exponential(_SURVEY_GAP_DAYS, c.size)
+    first_of_customer = np.ones(c.size, dtype=bool)
+    first_of_customer[1:] = c[1:] != c[:-1]
+    group_start = np.flatnonzero(first_of_customer)
+    cum = np.cumsum(gaps)
+    offset = np.repeat(cum[group_start] - gaps[group_start], np.diff(np.r_[group_start, c.size]))
+    date = acquired[c] + (cum - offset)
+    alive = date < stop[c]
+    c, date = c[alive], date[alive]
     g = nps_group[c]
     # within-group NPS: promoter 9-10, passive 7-8, detractor 0-6 (skewed towards 5-6)
     det_vals = np.array([0, 1, 2, 3, 4, 5, 6])
