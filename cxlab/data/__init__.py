@@ -20,17 +20,6 @@ from cxlab.data.aggregate import (
 )
 from cxlab.data.contract import CUSTOMERS, SURVEYS, TABLES, TRANSACTIONS
 
-_IO_NAMES = {"read_table", "load_client_data", "ClientData", "LoadedTable", "DataQualityError"}
-_QUALITY_NAMES = {"QualityReport", "QualityIssue"}
-
-
-def __getattr__(name):  # the loading half is imported on first use
-    if name in _IO_NAMES:
-        from cxlab.data import io
-
-        return getattr(io, name)
-    if name in _QUALITY_NAMES:
-        from cxlab.data import quality
-
-        return getattr(quality, name)
-    raise AttributeError(f"module 'cxlab.data' has no attribute {name!r}")
+from cxlab.data.io import ClientData, LoadedTable, SourceInfo, check_client_data, load_client_data, read_table
+from cxlab.data.quality import QualityIssue, QualityReport
+from cxlab.data.validate import DataFileError, DataQualityError
