@@ -1,0 +1,192 @@
+"""Small numerical helpers shared by the uplift estimators (not public API)."""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+Z95 = float(stats.norm.ppf(0.975))
+
+
+def z_value(alpha: float) -> float:
+    """Two-sided normal critical value for a (1 - alpha) interval."""
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")
+    return float(stats.norm.ppf(1 - alpha / 2))
+
+
+def as_float_array(values, name: str) -> np.ndarray:
+    """Column → float64 array; a clear error for non-numeric or missing values."""
+    try:
+        arr = np.asarray(pd.to_numeric(pd.Series(values), errors="raise"), dtype="float64")
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"column {name!r} must be numeric: {exc}") from None
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        raise ValueError(
+            f"column {name!r} has {int(bad.sum())} missing or infinite values "
+            f"(first at row {int(np.flatnonzero(bad)[0])}); expected finite numbers"
+        )
+    return arr
+
+
+def as_treatment(values, name: str) -> np.ndarray:
+    """Column → bool treatment indicator (0/1 or bool); error for anything else."""
+    arr = np.asarray(values)
+    if arr.dtype == bool:
+        return arr
+    num = as_float_array(arr, name)
+    if not np.isin(num, (0.0, 1.0)).all():
+        raise ValueError(f"column {name!r} must be 0/1 or bool (the treatment indicator)")
+    return num.astype(bool)
+
+
+def require_columns(df: pd.DataFrame, columns, what: str) -> None:
+    if not isinstance(df, pd.DataFrame):
+        raise ValueError(f"{what} must be a pandas DataFrame, got {type(df).__name__}")
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise ValueError(f"{what} is missing column(s) {missing}; it has {list(df.columns)}")
+
+
+@dataclass
+class LogitFit:
+    """A fitted logistic regression: coefficients, fitted probabilities and the
+    inverse information matrix (``vcov``), as used by the influence functions."""
+
+    coef: np.ndarray
+    prob: np.ndarray
+    vcov: np.ndarray
+
+
+def fit_logit(X: np.ndarray, d: np.ndarray, *, max_iter: int = 50, tol: float = 1e-10) -> LogitFit:
+    """Maximum-likelihood logit by Newton–Raphson (IRLS).
+
+    The same estimator as ``statsmodels.Logit`` (checked in the tests) written
+    out in numpy because on a million customers statsmodels' extra copies
+    triple the time; ``X`` must already contain the intercept column.
+    """
+    X = np.asarray(X, dtype="float64")
+    y = np.asarray(d, dtype="float64")
+    if X.shape[0] != y.shape[0]:
+        raise ValueError("propensity design and treatment have different lengths")
+    if y.min() == y.max():
+        raise ValueError("the treatment indicator is constant: need both members and non-members")
+    beta = np.zeros(X.shape[1])
+    p0 = y.mean()
+    beta[0] = np.log(p0 / (1 - p0))
+    for _ in range(max_iter):
+        eta = np.clip(X @ beta, -35, 35)
+        p = 1.0 / (1.0 + np.exp(-eta))
+        w = p * (1 - p)
+        grad = X.T @ (y - p)
+        hess = (X * w[:, None]).T @ X
+        try:
+            step = np.linalg.solve(hess, grad)
+        except np.linalg.LinAlgError:
+            step = np.linalg.lstsq(hess, grad, rcond=None)[0]
+        beta = beta + step
+        if np.max(np.abs(step)) < tol * (1 + np.max(np.abs(beta))):
+            break
+    else:
+        warnings.warn("propensity logit did not converge; check for perfect separation", stacklevel=3)
+    eta = np.clip(X @ beta, -35, 35)
+    p = 1.0 / (1.0 + np.exp(-eta))
+    hess = (X * (p * (1 - p))[:, None]).T @ X
+    vcov = np.linalg.pinv(hess)
+    return LogitFit(coef=beta, prob=p, vcov=vcov)
+
+
+def design_matrix(covariates: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
+    """Numeric design matrix with an intercept; categorical columns one-hot
+    (first level dropped), constant columns removed (they break the logit)."""
+    if covariates.shape[1] == 0:
+        return np.ones((len(covariates), 1)), ["const"]
+    parts = []
+    for col in covariates.columns:
+        s = covariates[col]
+        if (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)) and not isinstance(
+            s.dtype, pd.CategoricalDtype
+        ):
+            parts.append(pd.DataFrame({col: as_float_array(s, col)}, index=covariates.index))
+        else:
+            dummies = pd.get_dummies(s.astype("string").fillna("(missing)"), prefix=col, drop_first=True, dtype="float64")
+            parts.append(dummies)
+    X = pd.concat(parts, axis=1)
+    keep = X.std(axis=0).to_numpy() > 0
+    X = X.loc[:, keep]
+    names = ["const", *X.columns.astype(str)]
+    return np.column_stack([np.ones(len(X)), X.to_numpy(dtype="float64")]), names
+
+
+def smd(x: np.ndarray, d: np.ndarray, w_control: np.ndarray | None = None, w_treated: np.ndarray | None = None) -> float:
+    """Standardized mean difference (Austin 2009): (mean_T − mean_C) / sqrt((var_T + var_C)/2),
+    means optionally weighted, the denominator always from the unweighted samples so
+    that "before" and "after" share one yardstick."""
+    xt, xc = x[d], x[~d]
+    sd = np.sqrt((xt.var(ddof=1) + xc.var(ddof=1)) / 2) if len(xt) > 1 and len(xc) > 1 else np.nan
+    mt = np.average(xt, weights=w_treated) if w_treated is not None else xt.mean()
+    mc = np.average(xc, weights=w_control) if w_control is not None else xc.mean()
+    if not np.isfinite(sd) or sd == 0:
+        return 0.0 if mt == mc else np.inf
+    return float((mt - mc) / sd)
+
+
+# --------------------------------------------------------------------------- BLAS threads
+import contextlib
+import ctypes
+import glob
+import os
+
+
+def _numpy_openblas():
+    """numpy's bundled OpenBLAS (ctypes handle and its get/set thread-count functions), or None."""
+    libdir = os.path.join(os.path.dirname(np.__file__), os.pardir, "numpy.libs")
+    for path in glob.glob(os.path.join(libdir, "*openblas*")):
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for get_name, set_name in (("scipy_openblas_get_num_threads64_", "scipy_openblas_set_num_threads64_"),
+                                   ("openblas_get_num_threads64_", "openblas_set_num_threads64_"),
+                                   ("openblas_get_num_threads", "openblas_set_num_threads")):
+            if hasattr(lib, get_name) and hasattr(lib, set_name):
+                return getattr(lib, get_name), getattr(lib, set_name)
+    return None
+
+
+_BLAS = None
+
+
+@contextlib.contextmanager
+def single_thread_blas():
+    """Run numpy's BLAS on one thread inside the block.
+
+    The estimators multiply tall, thin matrices (customers × ~20 covariates);
+    OpenBLAS splits those over all cores and, on a busy machine, its spinning
+    threads made them 10–15× slower (measured here). One thread is as fast on
+    an idle machine for these shapes. Without a recognisable OpenBLAS this does nothing.
+    """
+    global _BLAS
+    if _BLAS is None:
+        try:
+            _BLAS = _numpy_openblas() or False
+        except Exception:  # pragma: no cover - exotic builds
+            _BLAS = False
+    if not _BLAS:
+        yield
+        return
+    get, set_ = _BLAS
+    before = int(get())
+    set_(1)
+    try:
+        yield
+    finally:
+        set_(before)
+
+
+# the logit's Newton steps are tall-thin products: keep them single-threaded (see single_thread_blas)
+fit_logit = single_thread_blas()(fit_logit)

@@ -1,0 +1,268 @@
+"""Pre/post windows around each member's join date, and pseudo join dates for non-members.
+
+For a member who joined in month ``j`` the *pre* window is months
+``j − pre … j − 1`` and the *post* window ``j … j + post − 1``. A non-member
+gets a **pseudo join date** drawn from the join dates of members who could have
+been observed the same way (Lu, Rosenbaum et al. 2001 "risk-set" idea, simplified):
+the control then has windows at the same calendar time as the members it is
+compared with, so seasonality and trends cancel in the difference-in-differences.
+Covariates describe behaviour *before* the (pseudo) join date only — RFM,
+tenure, calendar time and customer attributes such as the acquisition channel —
+so they cannot be affected by membership.
+
+Known limits (measured on synthetic data, stated in the report):
+
+* **Regression to the mean.** When joining depends on how heavy a buyer a
+  customer *is* (a latent rate) and the match uses what they *bought* in a few
+  months (a noisy measure of it), members are, at the same observed pre-join
+  spend, heavier than their matches; the DiD then overstates the effect. The
+  lifetime purchase rate among the covariates reduces this; a placebo effect
+  above zero (:func:`cxlab.uplift.robustness_checks`) flags it.
+* **Dilution.** Risk-set controls who join during their post window carry part
+  of the effect, which pulls the estimate down (``control_horizon="post"``
+  avoids it but conditions on the future).
+On the project's demo generator the two roughly cancel at 6-month windows (the
+true effect is inside the 95% intervals, ``tests/uplift/test_synthetic.py``);
+3-month windows overstate the effect, 12-month windows keep few members.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from cxlab.uplift.panel import NEVER, MemberPanel
+
+__all__ = ["PrePostData", "prepost_windows", "OUTCOMES"]
+
+#: outcome name → (numerator array, denominator array or None); per-month means in each window
+OUTCOMES = ("spend", "visits", "basket")
+
+
+@dataclass
+class PrePostData:
+    """One row per member or pseudo-dated non-member.
+
+    ``frame`` columns: ``customer_id``, ``member`` (bool), ``join_index``,
+    ``join_period``, ``<outcome>_pre``/``<outcome>_post`` for spend (revenue per
+    month), visits (transactions per month) and basket (revenue per transaction
+    over the window; NaN without transactions), and the covariates listed in
+    ``covariate_columns``.
+    """
+
+    frame: pd.DataFrame
+    covariate_columns: list[str]
+    pre: int
+    post: int
+    placebo_shift: int = 0
+    notes: list[str] = field(default_factory=list)
+    event_times: np.ndarray | None = None
+    event_revenue: np.ndarray | None = None
+    event_transactions: np.ndarray | None = None
+
+    @property
+    def treated(self) -> np.ndarray:
+        return self.frame["member"].to_numpy(dtype=bool)
+
+    def change(self, outcome: str) -> np.ndarray:
+        """Post minus pre per-month level of ``outcome``."""
+        if outcome not in OUTCOMES:
+            raise ValueError(f"outcome must be one of {OUTCOMES}, got {outcome!r}")
+        return (self.frame[f"{outcome}_post"] - self.frame[f"{outcome}_pre"]).to_numpy(dtype="float64")
+
+
+def prepost_windows(
+    panel: MemberPanel,
+    *,
+    pre: int = 6,
+    post: int = 6,
+    placebo_shift: int = 0,
+    control_horizon: str = "join",
+    active_within: int | None = 1,
+    event_horizon: int | None = None,
+    seed: int = 0,
+) -> PrePostData:
+    """Build the matched pre/post design.
+
+    Parameters
+    ----------
+    panel : MemberPanel
+    pre, post : int
+        Window lengths in periods (months).
+    placebo_shift : int
+        Move every join date this many periods *earlier* (placebo test). With
+        ``placebo_shift >= post`` both windows end before the real join, so the
+        estimated "effect" should be zero. Members are alive at their real join
+        by definition, so with ``active_within`` the controls must also have
+        bought in the ``active_within`` periods before ``pseudo + placebo_shift``.
+    control_horizon : {"join", "post"}
+        ``"join"`` (default): a control must not be a member at its pseudo date
+        (risk-set sampling; some controls join later, which slightly dilutes the
+        estimate). ``"post"``: not a member until the end of the post window —
+        conditions on the future and is biased upward when heavy buyers join fast;
+        kept for comparison.
+    active_within : int or None
+        Keep only rows (members and controls alike) with a purchase in the last
+        ``active_within`` periods before the (pseudo) join date. A member is
+        alive when joining, a non-member at a random date may already have
+        lapsed; comparing recently active customers only removes most of that
+        difference (measured on synthetic data: without it the effect is
+        overstated by about a third). ``None`` keeps everyone.
+    event_horizon : int, optional
+        Number of periods after joining kept for the event-time profile
+        (default ``max(post, 12)``).
+    seed : int
+        Seed of the pseudo-join-date draw.
+
+    Notes
+    -----
+    Members are kept when both windows are inside the panel and they were
+    customers for the whole pre window; members who joined before the panel
+    starts are dropped. Controls are customers who were not members by the end
+    of the post window (later joiners included, each with one pseudo date that
+    ends before their real join), so a later member can appear twice: once as a
+    control, once as a member. The standard errors treat rows as independent.
+    """
+    if pre < 1 or post < 1:
+        raise ValueError(f"pre and post windows must be at least 1 period, got pre={pre}, post={post}")
+    if placebo_shift < 0:
+        raise ValueError("placebo_shift must be >= 0")
+    T = len(panel.periods)
+    join = panel.join
+    member = join < T
+    j_eff = np.where(member, join - placebo_shift, NEVER)
+    ok_member = member & (j_eff - pre >= 0) & (panel.first <= j_eff - pre) & (j_eff + post <= T)
+    n_members_total = int(member.sum())
+    if ok_member.sum() == 0:
+        raise ValueError(
+            f"no member has a full {pre}-month pre window and {post}-month post window inside the panel "
+            f"({n_members_total} members, {T} periods); shorten the windows"
+        )
+    member_dates = np.sort(j_eff[ok_member])
+    # Controls are "not yet members" at the end of the post window (risk-set sampling): requiring
+    # them to never join would condition on the future — an alive heavy buyer almost surely joins
+    # eventually, so heavy never-members are mostly customers who died, and their spend collapses.
+    # Pseudo join date: a member join date at which the customer had been a customer for `pre`
+    # periods and was still not a member `post` periods later.
+    rng = np.random.default_rng(seed)
+    lo = np.searchsorted(member_dates, panel.first + pre, side="left")
+    if control_horizon == "join":  # not yet a member at the pseudo date (or, placebo, at its real-join analogue)
+        latest = np.where(member, np.minimum(join - 1 - placebo_shift, T - post), T - post)
+    elif control_horizon == "post":  # not a member until the end of the post window
+        latest = np.where(member, join - post, T - post)
+    else:
+        raise ValueError(f"control_horizon must be 'join' or 'post', got {control_horizon!r}")
+    hi = np.searchsorted(member_dates, latest, side="right")
+    avail = np.maximum(hi - lo, 0)
+    u = rng.random(panel.n_customers)
+    pick = np.minimum(lo + np.floor(u * avail).astype("int64"), max(len(member_dates) - 1, 0))
+    pseudo = np.where(avail > 0, member_dates[pick], NEVER)
+    control = pseudo < NEVER
+    if active_within is not None:
+        if active_within < 1:
+            raise ValueError("active_within must be >= 1 period (or None)")
+        # purchase in the last `active_within` periods before the (pseudo) date
+        T_idx = np.arange(panel.n_customers)
+        cs_tx_all = np.concatenate([np.zeros((panel.n_customers, 1)), np.cumsum(panel.transactions, axis=1)], axis=1)
+
+        def _active(jj, ok):
+            jj = np.where(ok, jj, active_within).clip(active_within, T)
+            return ok & (cs_tx_all[T_idx, jj] - cs_tx_all[T_idx, jj - active_within] > 0)
+
+        n_before = int(ok_member.sum())
+        ok_member = _active(j_eff, ok_member)
+        control = _active(pseudo, control)
+        if placebo_shift:
+            # members are necessarily still customers when they really join; ask the same of the
+            # controls at the matching date, or the placebo just measures that survival difference
+            ok_member = _active(j_eff + placebo_shift, ok_member & (j_eff + placebo_shift <= T))
+            control = _active(pseudo + placebo_shift, control & (pseudo + placebo_shift <= T))
+        if ok_member.sum() == 0:
+            raise ValueError(f"no member bought in the {active_within} period(s) before joining; use active_within=None")
+        del cs_tx_all
+    ctrl_rows = np.flatnonzero(control)
+    mem_rows = np.flatnonzero(ok_member)
+    rows = np.concatenate([mem_rows, ctrl_rows])
+    j = np.concatenate([j_eff[mem_rows], pseudo[ctrl_rows]])
+    is_member_row = np.concatenate([np.ones(len(mem_rows), bool), np.zeros(len(ctrl_rows), bool)])
+
+    rev = panel.revenue[rows]
+    tx = panel.transactions[rows]
+    horizon = max(post, 12) if event_horizon is None else int(event_horizon)
+    rel = np.arange(-pre, horizon)
+    cols = j[:, None] + rel[None, :]
+    inside = (cols >= 0) & (cols < T)
+    cols_c = cols.clip(0, T - 1)
+    rr = np.arange(len(rows))[:, None]
+    event_revenue = np.where(inside, rev[rr, cols_c], np.nan)
+    event_transactions = np.where(inside, tx[rr, cols_c], np.nan)
+    cs_rev = np.concatenate([np.zeros((len(rows), 1)), np.cumsum(rev, axis=1)], axis=1)
+    cs_tx = np.concatenate([np.zeros((len(rows), 1)), np.cumsum(tx, axis=1)], axis=1)
+    r = np.arange(len(rows))
+
+    def window(cs, a, b):
+        return cs[r, b] - cs[r, a]
+
+    spend_pre, spend_post = window(cs_rev, j - pre, j), window(cs_rev, j, j + post)
+    visits_pre, visits_post = window(cs_tx, j - pre, j), window(cs_tx, j, j + post)
+    last3 = window(cs_rev, np.maximum(j - 3, 0), j) / np.minimum(3, j).clip(min=1)
+    # whole history since the first purchase: the best pre-join estimate of the customer's rate
+    life_months = np.maximum(j - panel.first[rows], 1).astype("float64")
+    life_visits = window(cs_tx, panel.first[rows], j) / life_months
+    life_spend = window(cs_rev, panel.first[rows], j) / life_months
+    # recency: periods since the last period with a purchase before j (tenure if none)
+    active_idx = np.where(tx > 0, np.arange(T)[None, :], -1)
+    last_active = np.maximum.accumulate(active_idx, axis=1)
+    last_before = last_active[r, j - 1]
+    first = panel.first[rows]
+    tenure = (j - first).astype("float64")
+    recency = np.where(last_before >= 0, j - last_before, tenure).astype("float64")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        basket_pre = np.where(visits_pre > 0, spend_pre / visits_pre, np.nan)
+        basket_post = np.where(visits_post > 0, spend_post / visits_post, np.nan)
+    frame = pd.DataFrame(
+        {
+            "customer_id": panel.customer_id[rows],
+            "member": is_member_row,
+            "join_index": j,
+            "join_period": panel.periods[j],
+            "spend_pre": spend_pre / pre,
+            "spend_post": spend_post / post,
+            "visits_pre": visits_pre / pre,
+            "visits_post": visits_post / post,
+            "basket_pre": basket_pre,
+            "basket_post": basket_post,
+            # propensity covariates (pre-join behaviour only)
+            "log_spend_pre": np.log1p(np.maximum(spend_pre / pre, 0)),
+            "log_visits_pre": np.log1p(visits_pre / pre),
+            "log_basket_pre": np.log1p(np.nan_to_num(np.maximum(basket_pre, 0))),
+            "log_spend_last3": np.log1p(np.maximum(last3, 0)),
+            "log_lifetime_visits": np.log1p(life_visits),
+            "log_lifetime_spend": np.log1p(np.maximum(life_spend, 0)),
+            "recency": recency,
+            "log_tenure": np.log1p(tenure),
+            "calendar_index": j.astype("float64"),
+        }
+    )
+    covariate_columns = ["log_spend_pre", "log_visits_pre", "log_basket_pre", "log_spend_last3",
+                         "log_lifetime_visits", "log_lifetime_spend", "recency", "log_tenure", "calendar_index"]
+    if panel.covariates.shape[1]:
+        extra = panel.covariates.iloc[rows].reset_index(drop=True)
+        for c in extra.columns:
+            frame[c] = extra[c].to_numpy()
+        covariate_columns += list(extra.columns)
+    notes = [
+        f"{int(ok_member.sum()):,} of {n_members_total:,} members have full {pre}-month pre and {post}-month post windows.",
+        f"{len(ctrl_rows):,} customers not (yet) members at the end of the post window serve as "
+        f"controls with a pseudo join date ({int(np.isin(ctrl_rows, np.flatnonzero(member)).sum()):,} of them join later).",
+    ]
+    if active_within is not None:
+        notes.append(f"Members and controls bought in the {active_within} period(s) before the (pseudo) join date "
+                     f"({int(ok_member.sum()):,} of {n_before:,} eligible members did).")
+    if placebo_shift:
+        notes.append(f"Placebo: join dates moved {placebo_shift} periods earlier.")
+    return PrePostData(
+        frame=frame, covariate_columns=covariate_columns, pre=pre, post=post, placebo_shift=placebo_shift, notes=notes,
+        event_times=rel, event_revenue=event_revenue, event_transactions=event_transactions,
+    )
