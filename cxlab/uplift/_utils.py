@@ -127,6 +127,9 @@ def smd(x: np.ndarray, d: np.ndarray, w_control: np.ndarray | None = None, w_tre
     means optionally weighted, the denominator always from the unweighted samples so
     that "before" and "after" share one yardstick."""
     xt, xc = x[d], x[~d]
+    for w in (w_treated, w_control):
+        if w is not None and not np.sum(w) > 0:
+            return float("nan")  # an empty (e.g. unmatched) sample has no mean to compare
     sd = np.sqrt((xt.var(ddof=1) + xc.var(ddof=1)) / 2) if len(xt) > 1 and len(xc) > 1 else np.nan
     mt = np.average(xt, weights=w_treated) if w_treated is not None else xt.mean()
     mc = np.average(xc, weights=w_control) if w_control is not None else xc.mean()

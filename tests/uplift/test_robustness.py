@@ -37,3 +37,30 @@ def test_baseline_churn_rate_is_events_over_non_member_exposure():
                               "loyalty_join_date": [pd.NaT, pd.Timestamp("2024-01-01") + pd.Timedelta(days=304.375), pd.NaT]})
     # a: 10 months, churned; b: 10 months as non-member then member; c: 10 months, churned
     assert baseline_churn_rate(durations, customers) == pytest.approx(2 / 30)
+
+
+def test_smd_of_an_empty_weighted_sample_is_nan_not_an_error():
+    """A placebo or window variant where no member finds a match must not crash the balance table."""
+    import numpy as np
+
+    from cxlab.uplift._utils import smd
+
+    x = np.array([1.0, 2.0, 3.0, 4.0])
+    d = np.array([True, True, False, False])
+    assert np.isnan(smd(x, d, w_treated=np.zeros(2)))
+    assert np.isnan(smd(x, d, w_control=np.zeros(2)))
+    assert smd(x, d) == smd(x, d, w_treated=np.ones(2), w_control=np.ones(2))
+
+
+def test_loyalty_report_section_survives_a_client_where_a_variant_matches_nobody():
+    """Demo seed 1002 (a batch-benchmark client) once failed with 'Weights sum to zero'."""
+    from cxlab.data import ClientData
+    from cxlab.datasets import make_demo_dataset
+    from cxlab.report.context import ReportContext
+    from cxlab.report.sections import loyalty
+
+    ds = make_demo_dataset(2000, seed=1002)
+    ctx = ReportContext(ClientData(ds.transactions, ds.customers, ds.surveys),
+                        {"churn_threshold_days": 90, "margin_rate": 0.3}, display=False)
+    loyalty.build(ctx)
+    assert "loyalty_uplift_month" in ctx.metrics

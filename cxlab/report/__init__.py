@@ -1,0 +1,31 @@
+"""Per-client HTML reports rendered from the parameterised notebook ``notebooks/report.ipynb``.
+
+* :class:`ReportContext` — what a section's ``build(ctx)`` writes through.
+* :func:`render_report` — one client → ``reports/<client>/<run-id>/report.html``
+  (+ ``metrics.json``, ``run.json``, the executed notebook).
+* :func:`run_batch` — many clients in parallel processes, manifest and index page.
+
+The runner and batch parts import Papermill and nbconvert, so they are loaded
+on first use: a kernel rendering a report only needs the context.
+"""
+from cxlab.report.context import ReportContext, open_report
+from cxlab.report.formatting import Formatter
+
+__all__ = ["Formatter", "ReportContext", "ReportError", "RunResult", "open_report", "render_report", "run_batch"]
+
+_LAZY = {
+    "render_report": "cxlab.report.runner",
+    "render_report_safe": "cxlab.report.runner",
+    "ReportError": "cxlab.report.runner",
+    "RunResult": "cxlab.report.runner",
+    "run_batch": "cxlab.report.batch",
+    "BatchResult": "cxlab.report.batch",
+}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'cxlab.report' has no attribute {name!r}")

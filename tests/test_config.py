@@ -1,0 +1,231 @@
+"""Client configuration: parsing, validation messages, path safety, overrides."""
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import pytest
+import yaml
+
+from cxlab.config import (
+    PARAMETERS,
+    ConfigError,
+    find_root,
+    list_clients,
+    load_client_config,
+    parse_overrides,
+    report_dir,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def make_client(root: Path, name: str = "acme", config: dict | None = None, files=("transactions.csv",)) -> Path:
+    folder = root / "data" / name
+    folder.mkdir(parents=True, exist_ok=True)
+    for f in files:
+        (folder / f).write_text("customer_id,timestamp,amount\nA,2024-01-01,10\n", encoding="utf-8")
+    cfg = {"display_name": "Acme", "language": "en", "currency": "usd",
+           "data": {"transactions": {"path": "transactions.csv"}}} if config is None else config
+    (folder / "client.yml").write_text(yaml.safe_dump(cfg, allow_unicode=True), encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    (tmp_path / "data").mkdir()
+    (tmp_path / "reports").mkdir()
+    return tmp_path
+
+
+def test_minimal_config_gets_defaults(root):
+    make_client(root)
+    cfg = load_client_config("acme", root)
+    assert cfg.name == "acme" and cfg.display_name == "Acme" and cfg.lang == "en"
+    assert cfg.currency == "USD"  # normalised to upper case
+    assert cfg.params["churn_threshold_days"] == PARAMETERS["churn_threshold_days"].default
+    assert cfg.params["observation_end"] is None
+    assert cfg.tables["transactions"].path == (root / "data" / "acme" / "transactions.csv").resolve()
+    assert cfg.load_spec() == {"transactions": {"path": str(cfg.tables["transactions"].path)}}
+    assert cfg.report_dir == (root / "reports" / "acme").resolve()
+
+
+def test_full_config_typed_values_and_read_options(root):
+    make_client(root, config={
+        "display_name": "Рога и копыта", "language": "ru", "currency": "RUB",
+        "data": {
+            "transactions": {"path": "transactions.csv", "columns": {"Клиент": "customer_id", "Сумма": "amount"},
+                             "sep": ";", "decimal": ",", "dayfirst": True, "encoding": "cp1251"},
+            "surveys": "surveys.csv",
+        },
+        "parameters": {"churn_threshold_days": 60, "discount_rate": 0.12, "observation_end": dt.date(2024, 12, 31),
+                       "calibration_end": "2024-06-30", "program_cost": 1_000_000},
+    }, files=("transactions.csv", "surveys.csv"))
+    cfg = load_client_config("acme", root)
+    assert cfg.lang == "ru" and cfg.display_name == "Рога и копыта"
+    assert cfg.params["observation_end"] == dt.date(2024, 12, 31)
+    assert cfg.params["calibration_end"] == dt.date(2024, 6, 30)
+    assert cfg.params["program_cost"] == 1_000_000.0 and isinstance(cfg.params["program_cost"], float)
+    spec = cfg.load_spec()["transactions"]
+    assert spec["columns"] == {"Клиент": "customer_id", "Сумма": "amount"}
+    assert spec["sep"] == ";" and spec["decimal"] == "," and spec["dayfirst"] is True and spec["encoding"] == "cp1251"
+    assert set(cfg.tables) == {"transactions", "surveys"}
+
+
+@pytest.mark.parametrize(
+    "patch, key, words",
+    [
+        ({"currency": None}, "currency", "ISO"),
+        ({"currency": "rubles"}, "currency", "3-letter"),
+        ({"language": "de"}, "lang", "['en', 'ru']"),
+        ({"colour": "red"}, "colour", "unknown key"),
+        ({"data": {}}, "data", "transactions"),
+        ({"data": {"transactions": {"path": "transactions.csv"}, "orders": "x.csv"}}, "data.orders", "unknown table"),
+        ({"data": {"transactions": {"path": "missing.csv"}}}, "data.transactions.path", "file not found"),
+        ({"data": {"transactions": {"path": "transactions.csv", "delimiter": ";"}}}, "data.transactions.delimiter", "unknown option"),
+        ({"data": {"transactions": {"path": "transactions.csv", "columns": {"Sum": "amout"}}}}, "data.transactions.columns", "amout"),
+        ({"parameters": {"churn_threshold": 30}}, "parameters.churn_threshold", "unknown parameter"),
+        ({"parameters": {"discount_rate": 1.5}}, "discount_rate", "out of range"),
+        ({"parameters": {"horizon_months": "twelve"}}, "horizon_months", "integer"),
+        ({"parameters": {"observation_end": "31.12.2024"}}, "observation_end", "date"),
+        ({"parameters": {"observation_end": "2024-01-01", "calibration_end": "2024-06-01"}}, "calibration_end", "before"),
+        ({"name": "other"}, "name", "folder name"),
+    ],
+)
+def test_invalid_config_names_file_and_key(root, patch, key, words):
+    base = {"display_name": "Acme", "language": "en", "currency": "USD",
+            "data": {"transactions": {"path": "transactions.csv"}}}
+    base.update(patch)
+    base = {k: v for k, v in base.items() if v is not None}
+    make_client(root, config=base)
+    with pytest.raises(ConfigError) as info:
+        load_client_config("acme", root)
+    message = str(info.value)
+    assert "client.yml" in message, message
+    assert key in message and words in message, message
+
+
+def test_not_yaml_mapping(root):
+    folder = make_client(root)
+    (folder / "client.yml").write_text("- just\n- a list\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="client.yml.*mapping"):
+        load_client_config("acme", root)
+
+
+@pytest.mark.parametrize("name", ["../etc", "a/b", "acme;rm", "", "..", "a b", "/etc/passwd"])
+def test_client_names_that_escape_are_refused(root, name):
+    make_client(root)
+    with pytest.raises(ConfigError):
+        load_client_config(name, root)
+
+
+@pytest.mark.parametrize("name", ["..", "../x", "a/b", "x y", ""])
+def test_report_dir_refuses_escaping_names(root, name):
+    with pytest.raises(ConfigError):
+        report_dir(root, name)
+
+
+def test_client_given_as_path_inside_data(root, monkeypatch):
+    folder = make_client(root)
+    monkeypatch.chdir(root)
+    assert load_client_config("data/acme", root).name == "acme"
+    assert load_client_config(str(folder / "client.yml"), root).name == "acme"
+
+
+def test_client_path_outside_data_refused(root, tmp_path_factory):
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    (elsewhere / "client.yml").write_text("currency: USD\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="outside"):
+        load_client_config(str(elsewhere), root)
+
+
+def test_data_path_escaping_data_refused(root, tmp_path_factory):
+    outside = tmp_path_factory.mktemp("secret") / "tx.csv"
+    outside.write_text("customer_id,timestamp,amount\n", encoding="utf-8")
+    for path in ("../../tx.csv", str(outside)):
+        make_client(root, config={"currency": "USD", "data": {"transactions": {"path": path}}})
+        with pytest.raises(ConfigError, match="outside"):
+            load_client_config("acme", root)
+
+
+@pytest.mark.skipif(os.name == "nt", reason="symlinks need privileges on Windows")
+def test_symlink_escaping_data_refused(root, tmp_path_factory):
+    outside = tmp_path_factory.mktemp("secret2") / "tx.csv"
+    outside.write_text("customer_id,timestamp,amount\n", encoding="utf-8")
+    folder = make_client(root, config={"currency": "USD", "data": {"transactions": {"path": "link.csv"}}}, files=())
+    (folder / "link.csv").symlink_to(outside)
+    with pytest.raises(ConfigError, match="outside"):
+        load_client_config("acme", root)
+
+
+def test_path_to_another_clients_file_inside_data_is_allowed(root):
+    make_client(root, name="shared")
+    make_client(root, config={"currency": "USD", "data": {"transactions": "../shared/transactions.csv"}}, files=())
+    cfg = load_client_config("acme", root)
+    assert cfg.tables["transactions"].path == (root / "data" / "shared" / "transactions.csv").resolve()
+
+
+def test_overrides_parsed_by_type(root):
+    make_client(root)
+    over = parse_overrides(["lang=ru", "churn_threshold_days=60", "discount_rate=8%", "margin_rate=0,25",
+                            "observation_end=2024-12-31", "calibration_end=none", "display_name=Acme = Co"])
+    assert over["display_name"] == "Acme = Co"  # only the first '=' splits
+    cfg = load_client_config("acme", root, over)
+    assert cfg.lang == "ru" and cfg.display_name == "Acme = Co"
+    assert cfg.params["churn_threshold_days"] == 60
+    assert cfg.params["discount_rate"] == pytest.approx(0.08)
+    assert cfg.params["margin_rate"] == pytest.approx(0.25)
+    assert cfg.params["observation_end"] == dt.date(2024, 12, 31)
+    assert cfg.params["calibration_end"] is None
+    # the original is untouched (frozen dataclass, copies)
+    assert load_client_config("acme", root).lang == "en"
+
+
+def test_unknown_override_lists_valid_names():
+    with pytest.raises(ConfigError) as info:
+        parse_overrides(["churn=30"])
+    for name in PARAMETERS:
+        assert name in str(info.value)
+    with pytest.raises(ConfigError, match="name=value"):
+        parse_overrides(["lang"])
+
+
+def test_bad_override_value(root):
+    make_client(root)
+    with pytest.raises(ConfigError, match="horizon_months"):
+        load_client_config("acme", root, {"horizon_months": "0"})
+    with pytest.raises(ConfigError, match="lang"):
+        load_client_config("acme", root, {"lang": "fr"})
+
+
+def test_find_root_env_and_walk(root, monkeypatch):
+    (root / "pyproject.toml").write_text("", encoding="utf-8")
+    sub = root / "notebooks" / "deep"
+    sub.mkdir(parents=True)
+    monkeypatch.delenv("CXLAB_ROOT", raising=False)
+    monkeypatch.chdir(sub)
+    assert find_root() == root.resolve()
+    other = root / "other"
+    (other / "data").mkdir(parents=True)
+    monkeypatch.setenv("CXLAB_ROOT", str(other))
+    assert find_root() == other.resolve()
+    assert find_root(root) == root.resolve()  # explicit wins
+    monkeypatch.setenv("CXLAB_ROOT", str(root / "nope"))
+    with pytest.raises(ConfigError, match="data/"):
+        find_root()
+
+
+def test_list_clients(root):
+    make_client(root, "b")
+    make_client(root, "a")
+    (root / "data" / "not_a_client").mkdir()
+    assert list_clients(root) == ["a", "b"]
+
+
+def test_repository_demo_config_is_valid():
+    cfg = load_client_config("demo", REPO) if (REPO / "data/demo/transactions.csv").exists() else None
+    if cfg is None:
+        pytest.skip("data/demo CSVs not generated in this checkout")
+    assert cfg.lang == "en" and cfg.currency == "RUB"
+    assert {"transactions", "customers", "surveys"} <= set(cfg.tables)
