@@ -19,6 +19,7 @@ from cxlab.data.aggregate import (
     transactions_table,
 )
 from cxlab.data.contract import CUSTOMERS, SURVEYS, TABLES, TRANSACTIONS
+from cxlab.data.engines import connect_source
 
 from cxlab.data.io import ClientData, LoadedTable, SourceInfo, check_client_data, load_client_data, read_table
 from cxlab.data.quality import QualityIssue, QualityReport
