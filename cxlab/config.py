@@ -264,12 +264,21 @@ class TableSource:
     """Where one contract table comes from and how to read it."""
 
     table: str
-    path: Path
+    path: Path | None
     columns: dict[str, str] = field(default_factory=dict)
     options: dict[str, Any] = field(default_factory=dict)
+    engine: dict[str, Any] | None = None
 
     def read_spec(self) -> dict[str, Any]:
-        """Keyword arguments for :func:`cxlab.data.read_table` (including ``path``)."""
+        """Keyword arguments for :func:`cxlab.data.read_table` (including ``path``),
+        or, for a transaction log kept in an engine, its source spec."""
+        if self.engine is not None:
+            spec = dict(self.engine)
+            if self.path is not None:
+                spec["path"] = str(self.path)
+            if self.columns:
+                spec["columns"] = dict(self.columns)
+            return spec
         spec: dict[str, Any] = {"path": str(self.path)}
         if self.columns:
             spec["columns"] = dict(self.columns)
@@ -345,7 +354,12 @@ class ClientConfig:
             "client": self.name,
             **{k: (v.isoformat() if isinstance(v, _dt.date) else v) for k, v in self.all_params().items()},
             "data": {
-                name: {"path": _relative(src.path, self.root), **({"columns": src.columns} if src.columns else {}), **src.options}
+                name: {
+                    **(src.engine or {}),
+                    **({"path": _relative(src.path, self.root)} if src.path is not None else {}),
+                    **({"columns": src.columns} if src.columns else {}),
+                    **src.options,
+                }
                 for name, src in self.tables.items()
             },
         }
@@ -482,6 +496,9 @@ def _read_tables(data: Any, folder: Path, root: Path, file: str) -> dict[str, Ta
         key = f"data.{table}"
         if isinstance(entry, str):
             entry = {"path": entry}
+        if isinstance(entry, dict) and "engine" in entry:
+            tables[table] = _engine_source(table, entry, folder, data_root, file, key)
+            continue
         if not isinstance(entry, dict) or not entry.get("path"):
             raise ConfigError("expected a mapping with at least 'path'", file=file, key=key)
         bad = sorted(set(entry) - {"path", "columns", *READ_OPTIONS})
@@ -503,6 +520,41 @@ def _read_tables(data: Any, folder: Path, root: Path, file: str) -> dict[str, Ta
         options = {k: entry[k] for k in READ_OPTIONS if k in entry}
         tables[table] = TableSource(table=table, path=resolved, columns=dict(columns), options=options)
     return tables
+
+
+def _engine_source(table: str, entry: dict, folder: Path, data_root: Path, file: str, key: str) -> TableSource:
+    """A transaction log read in place by an engine (Parquet through DuckDB, Spark, a warehouse)."""
+    from cxlab.data.engines import ENGINES, SOURCE_KEYS
+
+    if table != "transactions":
+        raise ConfigError("only the transactions table can come from an engine; give customers and surveys as files",
+                          file=file, key=f"{key}.engine")
+    bad = sorted(set(entry) - set(SOURCE_KEYS))
+    if bad:
+        raise ConfigError(f"unknown option(s) {bad}; valid: {list(SOURCE_KEYS)}", file=file, key=f"{key}.{bad[0]}")
+    engine = str(entry["engine"]).strip().lower()
+    if engine not in (*ENGINES, "postgresql", "pg"):
+        raise ConfigError(f"engine must be one of {list(ENGINES)}, got {entry['engine']!r}", file=file, key=f"{key}.engine")
+    path = None
+    if entry.get("path"):
+        raw_path = Path(str(entry["path"])).expanduser()
+        resolved = raw_path if raw_path.is_absolute() else folder / raw_path
+        # a glob's fixed part must stay inside data/ like any file
+        parts = resolved.parts
+        fixed = next((i for i, part in enumerate(parts) if any(ch in part for ch in "*?[")), len(parts))
+        anchor = Path(*parts[:fixed]).resolve()
+        if not _inside(anchor, data_root):
+            raise ConfigError(
+                f"{entry['path']!r} resolves to {anchor}, outside {data_root}: data files must stay inside data/",
+                file=file, key=f"{key}.path",
+            )
+        path = resolved if any(ch in str(resolved) for ch in "*?[") else resolved.resolve()
+    columns = entry.get("columns") or {}
+    if not isinstance(columns, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in columns.items()):
+        raise ConfigError("expected a mapping of the source's column -> contract column name", file=file, key=f"{key}.columns")
+    _check_columns(table, columns, file, f"{key}.columns")
+    spec = {k: v for k, v in entry.items() if k not in ("path", "columns")}
+    return TableSource(table=table, path=path, columns=dict(columns), options={}, engine=spec)
 
 
 def _check_columns(table: str, columns: dict[str, str], file: str, key: str) -> None:

@@ -214,6 +214,7 @@ def kaplan_meier(
     tau: float | None = None,
     alpha: float = 0.05,
     unit: str = "days",
+    pairwise: bool = True,
 ) -> KaplanMeierResult:
     """Kaplan-Meier estimates of customer lifetime, overall or by segment.
 
@@ -238,6 +239,10 @@ def kaplan_meier(
         1 - confidence level.
     unit : str
         Label of the time unit for summaries.
+    pairwise : bool
+        With more than two groups, also test every pair (Holm-adjusted);
+        False leaves ``pairwise`` as None (one log-rank test per pair is most
+        of the run time with many groups).
     """
     from lifelines import KaplanMeierFitter
     from lifelines.statistics import multivariate_logrank_test
@@ -297,7 +302,7 @@ def kaplan_meier(
     survival = pd.concat(curves, ignore_index=True)
     table = pd.DataFrame(rows).set_index("group")
 
-    logrank = pairwise = None
+    logrank = pairwise_tests = None
     if len(aggregated) >= 2:
         t_all, e_all, g_all, w_all = [], [], [], []
         for label, tab in aggregated.items():
@@ -311,7 +316,7 @@ def kaplan_meier(
             res = multivariate_logrank_test(t_all, g_all, e_all, weights=w_all)
         logrank = {"test_statistic": float(res.test_statistic), "df": int(len(aggregated) - 1),
                    "p_value": float(res.p_value)}
-        if len(aggregated) > 2:
+        if pairwise and len(aggregated) > 2:
             # lifelines' pairwise_logrank_test cannot pass weights through, so test each pair here
             labels = list(aggregated)
             pw_rows = []
@@ -323,9 +328,9 @@ def kaplan_meier(
                         r2 = multivariate_logrank_test(t_all[m], g_all[m], e_all[m], weights=w_all[m])
                     pw_rows.append({"group_a": a, "group_b": b, "test_statistic": float(r2.test_statistic),
                                     "p_value": float(r2.p_value)})
-            pairwise = pd.DataFrame(pw_rows)
-            pairwise["p_holm"] = _holm(pairwise["p_value"].to_numpy())
-    return KaplanMeierResult(fitters, survival, table, logrank, pairwise, tau, alpha, unit)
+            pairwise_tests = pd.DataFrame(pw_rows)
+            pairwise_tests["p_holm"] = _holm(pairwise_tests["p_value"].to_numpy())
+    return KaplanMeierResult(fitters, survival, table, logrank, pairwise_tests, tau, alpha, unit)
 
 
 def _holm(p: np.ndarray) -> np.ndarray:
@@ -911,6 +916,13 @@ def _cox_counting_process(start, stop, event, X, *, max_iter: int = 50, tol: flo
     d = np.bincount(ev_bin, minlength=k).astype(float)
     x_ev_sum = X[event].sum(axis=0)
     iu = np.triu_indices(p)
+    # Efron's terms, one per event: (grid time, l/d) for l = 0..d-1 of the d events tied there.
+    # Held as arrays rather than looped over l: a time with hundreds of tied events (customers
+    # churning on their first day) would otherwise mean hundreds of Python passes per step.
+    d_int = d.astype(np.int64)
+    term_bin = np.repeat(np.arange(k), d_int)
+    term_frac = (np.arange(term_bin.size) - np.repeat(np.cumsum(d_int) - d_int, d_int)) / d[term_bin]
+    chunk = max(1, (1 << 22) // (1 + p + iu[0].size))  # terms per block: a few tens of MB at most
 
     def binned(values, bins):
         """Sum rows of ``values`` into grid bins (negative bin = never at risk)."""
@@ -933,12 +945,11 @@ def _cox_counting_process(start, stop, event, X, *, max_iter: int = 50, tol: flo
         ll = float(eta[event].sum()) - float(d.sum()) * eta_max
         grad = x_ev_sum.copy()
         info_u = np.zeros(iu[0].size)
-        for l in range(int(d.max())):
-            g = d > l
-            c = (l / d[g])[:, None]
-            a = risk[g, 0] - c[:, 0] * ties[g, 0]
-            b = risk[g, 1:1 + p] - c * ties[g, 1:1 + p]
-            s2 = risk[g, 1 + p:] - c * ties[g, 1 + p:]
+        for lo in range(0, term_bin.size, chunk):
+            rows = term_bin[lo:lo + chunk]
+            c = term_frac[lo:lo + chunk, None]
+            s = risk[rows] - c * ties[rows]   # S - (l/d) T for S0, S1 and S2 at once
+            a, b, s2 = s[:, 0], s[:, 1:1 + p], s[:, 1 + p:]
             ll -= float(np.log(a).sum())
             grad -= (b / a[:, None]).sum(axis=0)
             info_u += (s2 / a[:, None]).sum(axis=0) - ((b[:, iu[0]] * b[:, iu[1]]) / (a**2)[:, None]).sum(axis=0)

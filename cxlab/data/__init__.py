@@ -15,6 +15,7 @@ from cxlab.data.aggregate import (
     customer_period_panel,
     customer_summary,
     interpurchase_gaps,
+    log_overview,
     period_start,
     transactions_table,
 )

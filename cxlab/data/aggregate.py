@@ -36,6 +36,7 @@ __all__ = [
     "UNIT_DAYS",
     "PERIODS",
     "transactions_table",
+    "log_overview",
     "customer_summary",
     "cohort_counts",
     "customer_period_panel",
@@ -87,7 +88,7 @@ def transactions_table(source: Any) -> ir.Table:
         _check_columns(list(source.columns), "the transactions frame")
         keep = [c for c in source.columns if c in (*_REQUIRED, "is_return")]
         table = ibis.memtable(source[keep])
-        _quiet(ibis.get_backend())
+        engines.quiet(ibis.get_backend())
         name = "the transactions frame"
     elif isinstance(source, (str, os.PathLike)):
         table = _read_parquet(source)
@@ -109,17 +110,6 @@ def transactions_table(source: Any) -> ir.Table:
 def _read_parquet(path: str | os.PathLike) -> ir.Table:
     # DuckDB with a memory limit and a spill folder (cxlab.data.engines): out of core.
     return engines.read_parquet(path)
-
-
-def _quiet(con: Any) -> Any:
-    """Switch off DuckDB's progress bar: it would print into logs, notebooks and reports."""
-    if getattr(con, "name", None) == "duckdb" and not getattr(con, "_cxlab_quiet", False):
-        try:
-            con.raw_sql("SET enable_progress_bar = false")
-        except Exception:  # noqa: BLE001 - in a Jupyter kernel DuckDB refuses without ipywidgets
-            pass
-        con._cxlab_quiet = True
-    return con
 
 
 def _check_columns(columns: list[str], name: str) -> None:
@@ -246,6 +236,35 @@ def _period_end_day(ordinal: pd.Series, period: str) -> pd.Series:
     """Day number of the last day of each period."""
     nxt = period_start(ordinal + 1, period)
     return (nxt - _EPOCH).dt.days - 1
+
+
+# ----------------------------------------------------------------------------- overview
+def log_overview(transactions: Any) -> dict[str, Any]:
+    """Size and span of a transaction log, computed by its engine.
+
+    Returns
+    -------
+    dict with ``rows``, ``customers``, ``returns`` (rows with a negative
+    amount), ``revenue`` (net), ``first`` and ``last`` (Timestamps of the
+    first and last transaction; NaT for an empty log).
+    """
+    t = transactions_table(transactions)
+    row = t.aggregate(
+        rows=t.count(),
+        customers=t.customer_id.nunique(),
+        returns=_count_true(t.amount < 0),
+        revenue=t.amount.sum(),
+        first=t.timestamp.min(),
+        last=t.timestamp.max(),
+    ).to_pandas().iloc[0]
+    return {
+        "rows": int(row["rows"]),
+        "customers": int(row["customers"]),
+        "returns": int(row["returns"] or 0),
+        "revenue": float(row["revenue"] or 0.0),
+        "first": pd.Timestamp(row["first"]) if pd.notna(row["first"]) else pd.NaT,
+        "last": pd.Timestamp(row["last"]) if pd.notna(row["last"]) else pd.NaT,
+    }
 
 
 # ----------------------------------------------------------------------------- summaries
@@ -556,10 +575,11 @@ def churn_durations(
     t = transactions_table(transactions)
     obs = _observation_end_day(t, observation_end)
     t = t.filter(_day_number(t.timestamp) <= obs)
-    days = _purchase_days(t)
-    per = days.group_by("customer_id").aggregate(first_day=days.day.min(), last_day=days.day.max())
-    df = per.to_pandas().set_index("customer_id").sort_index()
-    df.index = df.index.astype(str)
+    # first and last purchase day need no day-level grouping: one pass over the rows
+    purchases = t.filter(t.amount >= 0)
+    day = _day_number(purchases.timestamp)
+    per = purchases.group_by("customer_id").aggregate(first_day=day.min(), last_day=day.max())
+    df = _sorted_frame(per, "customer_id").set_index("customer_id")
     first = df["first_day"].astype("int64")
     last = df["last_day"].astype("int64")
     event = (obs - last) > threshold * days_per_unit

@@ -33,6 +33,7 @@ from typing import Any, Mapping
 
 import ibis
 import ibis.expr.types as ir
+import pandas as pd
 
 __all__ = [
     "ENGINES",
@@ -118,9 +119,17 @@ def duckdb_connection(
         config["threads"] = int(threads)
     # Insertion order is not needed by the aggregations; dropping it lets DuckDB stream and spill more.
     config["preserve_insertion_order"] = False
-    con = ibis.duckdb.connect(str(database), **config)
-    con.raw_sql("SET enable_progress_bar = false")  # it would print into logs, notebooks and reports
-    con._cxlab_quiet = True
+    return quiet(ibis.duckdb.connect(str(database), **config))
+
+
+def quiet(con: Any) -> Any:
+    """Switch off DuckDB's progress bar: it would print into logs, notebooks and reports."""
+    if getattr(con, "name", None) == "duckdb" and not getattr(con, "_cxlab_quiet", False):
+        try:
+            con.raw_sql("SET enable_progress_bar = false")
+        except Exception:  # noqa: BLE001 - in a Jupyter kernel DuckDB refuses (no ipywidgets) and shows none
+            pass
+        con._cxlab_quiet = True
     return con
 
 
@@ -147,6 +156,40 @@ def read_parquet(path: str | os.PathLike, *, con: Any = None) -> ir.Table:
         raise FileNotFoundError(f"{p}: no such Parquet file or folder")
     con = con or duckdb_connection()
     return con.read_parquet(pattern)
+
+
+def parquet_files(path: str | os.PathLike) -> list[Path]:
+    """The Parquet files a path, folder (recursively) or glob names, sorted (for fingerprints)."""
+    p = Path(path)
+    if p.is_dir():
+        return sorted(f for f in p.rglob("*.parquet") if f.is_file())
+    if any(ch in str(p) for ch in "*?["):
+        import glob
+
+        return sorted(Path(f) for f in glob.glob(str(p), recursive=True) if Path(f).is_file())
+    return [p] if p.is_file() else []
+
+
+def content_checksum(table: ir.Table) -> dict[str, Any]:
+    """Rows, customers, amount total and first/last timestamp, computed by the table's engine.
+
+    A cheap stand-in for a byte hash when the data sits in Spark or a warehouse:
+    any added, removed or changed purchase moves at least one of these.
+    """
+    row = table.aggregate(
+        rows=table.count(),
+        customers=table.customer_id.nunique(),
+        amount_total=table.amount.sum(),
+        first=table.timestamp.min(),
+        last=table.timestamp.max(),
+    ).to_pandas().iloc[0]
+    return {
+        "rows": int(row["rows"]),
+        "customers": int(row["customers"]),
+        "amount_total": round(float(row["amount_total"] or 0.0), 6),
+        "first": None if pd.isna(row["first"]) else pd.Timestamp(row["first"]).isoformat(),
+        "last": None if pd.isna(row["last"]) else pd.Timestamp(row["last"]).isoformat(),
+    }
 
 
 # ----------------------------------------------------------------------------- Spark

@@ -142,7 +142,10 @@ class ClientData:
 
     Attributes
     ----------
-    transactions : pandas.DataFrame
+    transactions : pandas.DataFrame or ibis Table
+        An Ibis table when the client's log lives in an engine (Spark, a
+        warehouse, a Parquet folder); the aggregations of
+        :mod:`cxlab.data.aggregate` accept both.
     customers, surveys : pandas.DataFrame or None
     quality : QualityReport
         Issues of every table and of the cross-table checks.
@@ -150,7 +153,7 @@ class ClientData:
         Table name → :class:`SourceInfo` (empty for frames built by hand).
     """
 
-    transactions: pd.DataFrame
+    transactions: Any
     customers: pd.DataFrame | None = None
     surveys: pd.DataFrame | None = None
     quality: QualityReport = field(default_factory=QualityReport)
@@ -614,7 +617,7 @@ def _cross_issue(report: QualityReport, table: str, column: str, src: SourceInfo
     report.add(table, column, "flagged", n, f"{prefix}{n:,} {what}{where}.", rows)
 
 
-def check_client_data(transactions: pd.DataFrame, customers: pd.DataFrame | None = None,
+def check_client_data(transactions: pd.DataFrame | None, customers: pd.DataFrame | None = None,
                       surveys: pd.DataFrame | None = None, sources: Mapping[str, SourceInfo] | None = None
                       ) -> QualityReport:
     """Cross-table checks; problems are flagged (rows kept), never dropped.
@@ -628,21 +631,23 @@ def check_client_data(transactions: pd.DataFrame, customers: pd.DataFrame | None
     if customers is None:
         return report
     ids = pd.Index(customers["customer_id"])
-    tx_unknown = ~transactions["customer_id"].isin(ids).to_numpy()
-    n_cust = transactions.loc[tx_unknown, "customer_id"].nunique()
-    _cross_issue(report, "transactions", "customer_id", sources.get("transactions"), tx_unknown,
-                 f"transactions of {n_cust:,} customer_id(s) absent from the customers table")
+    if transactions is not None:  # None: the log lives in an engine (see load_client_data)
+        tx_unknown = ~transactions["customer_id"].isin(ids).to_numpy()
+        n_cust = transactions.loc[tx_unknown, "customer_id"].nunique()
+        _cross_issue(report, "transactions", "customer_id", sources.get("transactions"), tx_unknown,
+                     f"transactions of {n_cust:,} customer_id(s) absent from the customers table")
     if surveys is not None:
         sv_unknown = ~surveys["customer_id"].isin(ids).to_numpy()
         n_sv = surveys.loc[sv_unknown, "customer_id"].nunique()
         _cross_issue(report, "surveys", "customer_id", sources.get("surveys"), sv_unknown,
                      f"survey answers of {n_sv:,} customer_id(s) absent from the customers table")
     if "signup_date" in customers.columns:
-        signup = customers.set_index("customer_id")["signup_date"]
-        tx_signup = transactions["customer_id"].map(signup)
-        before = (transactions["timestamp"].dt.normalize() < tx_signup.dt.normalize()).to_numpy()
-        _cross_issue(report, "transactions", "timestamp", sources.get("transactions"), before,
-                     "transactions dated before the customer's signup_date")
+        if transactions is not None:
+            signup = customers.set_index("customer_id")["signup_date"]
+            tx_signup = transactions["customer_id"].map(signup)
+            before = (transactions["timestamp"].dt.normalize() < tx_signup.dt.normalize()).to_numpy()
+            _cross_issue(report, "transactions", "timestamp", sources.get("transactions"), before,
+                         "transactions dated before the customer's signup_date")
         if "loyalty_join_date" in customers.columns:
             early = (customers["loyalty_join_date"].dt.normalize()
                      < customers["signup_date"].dt.normalize()).to_numpy()
@@ -659,7 +664,10 @@ def load_client_data(tables: Mapping[str, Mapping[str, Any] | str | Path]) -> Cl
     tables : dict
         ``{"transactions": {...}, "customers": {...}, "surveys": {...}}``; each
         value holds :func:`read_table` keyword arguments including ``path``
-        (a bare path is accepted too).  ``transactions`` is required.
+        (a bare path is accepted too).  ``transactions`` is required; it may
+        instead be a source spec with an ``engine`` key (see
+        :func:`cxlab.data.engines.connect_source`), which stays in its engine
+        and comes back as an Ibis table.
 
     Returns
     -------
@@ -680,10 +688,18 @@ def load_client_data(tables: Mapping[str, Mapping[str, Any] | str | Path]) -> Cl
         raise DataQualityError("a transactions table is required (tables has: "
                                f"{', '.join(tables) or 'nothing'}).")
     loaded: dict[str, LoadedTable] = {}
+    engine_tx = None
     for name in TABLES:
         if name not in tables or tables[name] is None:
             continue
         spec = tables[name]
+        if name == "transactions" and isinstance(spec, Mapping) and "engine" in spec:
+            # A warehouse, Spark or Parquet-folder source: it stays in its engine (cxlab.data.engines);
+            # only the aggregations of cxlab.data.aggregate read it.
+            from cxlab.data.engines import connect_source
+
+            engine_tx = connect_source(spec)
+            continue
         kwargs = {"path": spec} if isinstance(spec, (str, Path)) else dict(spec)
         if "path" not in kwargs:
             raise DataQualityError(f"the {name} entry has no 'path' (keys: {', '.join(kwargs)}).")
@@ -694,6 +710,14 @@ def load_client_data(tables: Mapping[str, Mapping[str, Any] | str | Path]) -> Cl
         quality = quality.merge(lt.quality)
     sources = {k: v.source for k, v in loaded.items()}
     frames = {k: v.frame for k, v in loaded.items()}
+    if engine_tx is not None:
+        engine = tables["transactions"].get("engine")
+        quality.add("transactions", None, "info", 0,
+                    f"transactions are read from a {engine} source and aggregated there: their columns were "
+                    "checked, row-level checks (dates, duplicates, returns, signup) were not run.")
+        quality = quality.merge(check_client_data(None, frames.get("customers"), frames.get("surveys"), sources))
+        return ClientData(transactions=engine_tx, customers=frames.get("customers"),
+                          surveys=frames.get("surveys"), quality=quality, sources=sources)
     quality = quality.merge(check_client_data(frames["transactions"], frames.get("customers"),
                                               frames.get("surveys"), sources))
     return ClientData(transactions=frames["transactions"], customers=frames.get("customers"),

@@ -106,6 +106,9 @@ def holdout_validation(model, data: pd.DataFrame, *, actual: str = "frequency_ho
                          float(np.median(dur)) if len(dur) else float("nan"))
 
 
+_NS_PER_DAY = 86_400 * 10**9
+
+
 def tracking_data(model, summary: pd.DataFrame, cohorts: pd.DataFrame, *, unit: str = "W",
                   calibration_end: Any = None, start: Any = None) -> pd.DataFrame:
     """Weekly actual vs expected (cumulative) repeat purchases of the whole customer base.
@@ -144,24 +147,39 @@ def tracking_data(model, summary: pd.DataFrame, cohorts: pd.DataFrame, *, unit: 
     if days_per_unit is None:
         raise ValueError(f"tracking_data: unit must be 'W' or 'D', got {unit!r}")
     c = cohorts
-    day = pd.to_datetime(c["cohort"]) + pd.to_timedelta(c["period"].astype(int), unit="D")
-    repeat = c["customers"].to_numpy(float) - np.where(c["period"] == 0, c["cohort_size"], 0)
-    start = pd.Timestamp(start) if start is not None else pd.to_datetime(c["cohort"]).min()
-    week = (day - start).dt.days // 7 + 1
-    keep = (week >= 1).to_numpy()
-    weekly = pd.Series(repeat[keep]).groupby(week[keep].to_numpy()).sum().sort_index()
-    weeks = np.arange(1, int(weekly.index.max()) + 1) if len(weekly) else np.arange(0)
-    actual = weekly.reindex(weeks, fill_value=0.0).to_numpy(float)
+    # integer nanoseconds and whole days (floored, as Timedelta.days) instead of Series of
+    # Timedeltas: a daily cohort table has one row per cohort-day, hundreds of thousands of rows
+    cohort = pd.to_datetime(c["cohort"])
+    period = c["period"].to_numpy().astype(np.int64)
+    day_ns = cohort.to_numpy("datetime64[ns]").astype(np.int64) + period * _NS_PER_DAY
+    repeat = c["customers"].to_numpy(float) - np.where(period == 0, c["cohort_size"].to_numpy(), 0)
+    start = pd.Timestamp(start) if start is not None else cohort.min()
+    week = np.floor_divide(day_ns - start.as_unit("ns").value, _NS_PER_DAY) // 7 + 1
+    keep = week >= 1
+    if keep.any():
+        weekly = np.bincount(week[keep], weights=repeat[keep])
+        weeks = np.arange(1, len(weekly))
+        actual = weekly[1:].astype(float)
+    else:
+        weeks, actual = np.arange(0), np.zeros(0)
     week_start = start + pd.to_timedelta(7 * (weeks - 1), unit="D")
     last_day = week_start + pd.Timedelta(days=6)
     births, counts = np.unique(pd.to_datetime(summary["first_purchase"]).to_numpy(), return_counts=True)
+    # repeat purchases on days after the first, up to and including the week's last day: a customer's
+    # age at a week's end is a whole number of days, so the model is evaluated once per distinct age
+    last_ns = last_day.to_numpy("datetime64[ns]").astype(np.int64)
+    birth_ns = births.astype("datetime64[ns]").astype(np.int64)
     expected_cum = np.zeros(len(weeks))
-    for birth, n in zip(births, counts):
-        # repeat purchases on days after the first, up to and including the week's last day
-        age = (last_day - pd.Timestamp(birth)).days.to_numpy() / days_per_unit
-        pos = age > 0
-        if pos.any():
-            expected_cum[pos] += n * model.expected_purchases_new(age[pos])
+    if len(weeks) and len(births):
+        max_age = int(np.floor_divide(last_ns.max() - birth_ns.min(), _NS_PER_DAY))
+        if max_age > 0:
+            table = np.zeros(max_age + 1)
+            table[1:] = model.expected_purchases_new(np.arange(1, max_age + 1) / days_per_unit)
+            for lo in range(0, len(births), 1024):
+                age = np.floor_divide(last_ns[None, :] - birth_ns[lo:lo + 1024, None], _NS_PER_DAY)
+                contrib = counts[lo:lo + 1024, None] * table[np.clip(age, 0, None)]
+                # birth by birth, in order, as a running sum: the same additions as one loop per birth
+                expected_cum = np.add.reduce(np.vstack([expected_cum[None, :], contrib]), axis=0)
     out = pd.DataFrame({"week": weeks, "week_start": week_start, "actual": actual})
     out["expected"] = np.diff(np.concatenate([[0.0], expected_cum]))
     out["actual_cumulative"] = out["actual"].cumsum()

@@ -126,6 +126,15 @@ def _guess_kind(name: str, value: Any) -> str:
     return "num"
 
 
+def _cache_value(value: Any) -> Any:
+    """A hashable stand-in for an argument of :meth:`ReportContext.cached` (dates as Timestamps)."""
+    if isinstance(value, (_dt.date, np.datetime64)) and not isinstance(value, pd.Timestamp):
+        return pd.Timestamp(value)
+    if isinstance(value, (list, tuple)):
+        return tuple(_cache_value(v) for v in value)
+    return value
+
+
 def _as_param_value(name: str, value: Any) -> Any:
     if name in ("observation_end", "calibration_end") and value is not None:
         return pd.Timestamp(value)
@@ -178,6 +187,7 @@ class ReportContext:
         self._display = display
         self._texts: Mapping[str, Any] = {}
         self._anchored = False
+        self._cache: dict[tuple, tuple[Any, Any]] = {}
 
     def __repr__(self) -> str:
         return f"ReportContext(client={self.client!r}, lang={self.lang!r}, currency={self.currency!r})"
@@ -196,6 +206,51 @@ class ReportContext:
 
     def ui(self, key: str) -> str:
         return _UI[self.lang][key]
+
+    # -- shared data-layer results --------------------------------------------------
+    def log_overview(self) -> dict[str, Any]:
+        """Rows, customers, returns, revenue and first/last timestamp of the transaction log.
+
+        Computed once by the log's engine (:func:`cxlab.data.log_overview`), so
+        sections never need pandas operations on ``ctx.data.transactions``,
+        which is an Ibis table when the client's log lives in Spark or a
+        warehouse.
+        """
+        from cxlab.data import log_overview
+
+        return dict(self.cached(log_overview))
+
+    def cached(self, fn: Callable[..., Any], /, **kwargs: Any) -> Any:
+        """``fn(ctx.data.transactions, **kwargs)``, computed once per report.
+
+        Several sections need the same data-layer result (``customer_summary``,
+        ``cohort_counts``, ``churn_durations``, ``customer_period_panel`` ... with
+        the same arguments); the first call computes it, later calls get a copy
+        of the stored frame, so a section that changes its copy cannot change
+        another section's input. Arguments that cannot be hashed are passed
+        through without caching.
+
+        Parameters
+        ----------
+        fn : callable
+            A data-layer function taking the transactions table first, e.g.
+            :func:`cxlab.data.customer_summary`.
+        **kwargs
+            Its keyword arguments; dates are compared as ``pd.Timestamp``.
+        """
+        tx = self.data.transactions
+        try:
+            key = (getattr(fn, "__module__", None), getattr(fn, "__qualname__", repr(fn)), id(tx),
+                   tuple(sorted((k, _cache_value(v)) for k, v in kwargs.items())))
+            hash(key)
+        except TypeError:
+            return fn(tx, **kwargs)
+        hit = self._cache.get(key)
+        if hit is None or hit[0] is not tx:  # the id of a frame that is gone may be reused
+            hit = (tx, fn(tx, **kwargs))
+            self._cache[key] = hit
+        value = hit[1]
+        return value.copy() if isinstance(value, (pd.DataFrame, pd.Series)) else value
 
     # -- text --------------------------------------------------------------------
     def heading(self, text: str, level: int = 2) -> None:
@@ -337,14 +392,12 @@ class ReportContext:
             fig = fig.figure
         if not isinstance(fig, Figure):
             raise TypeError(f"ctx.figure expects a matplotlib Figure or Axes (or a seaborn grid), got {type(fig).__name__}")
-        buf = io.BytesIO()
-        # metadata={"Software": None}: the same figure gives the same bytes on every run
-        fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
+        png = _png_bytes(fig, dpi)
         if close:
             import matplotlib.pyplot as plt
 
             plt.close(fig)
-        b64 = base64.b64encode(buf.getvalue()).decode("ascii")
+        b64 = base64.b64encode(png).decode("ascii")
         alt_text = html.escape(alt or "")
         self._emit("figure", f'<figure class="cx-figure"><img alt="{alt_text}" src="data:image/png;base64,{b64}"/></figure>',
                    alt or "figure")
@@ -445,6 +498,106 @@ class ReportContext:
     def to_html(self) -> str:
         """Everything rendered so far, as an HTML fragment (previews and tests)."""
         return "\n".join(h for _, h in self.blocks)
+
+
+#: Room (inches) added around a figure drawn by :func:`_png_bytes`, so labels that stick out
+#: of it (seaborn's larger fonts often push the x label below the edge) are still drawn.
+_FIGURE_MARGIN = 0.75
+
+
+def _png_bytes(fig: Any, dpi: int) -> bytes:
+    """The figure as PNG bytes cropped to its tight bounding box, as ``savefig(bbox_inches="tight")`` makes them.
+
+    ``savefig(bbox_inches="tight")`` lays the whole figure out once without rendering,
+    to find the box, and then draws it again at the cropped size: every text is laid
+    out twice (an annotated heatmap has hundreds). Here the figure is drawn once, on a
+    canvas :data:`_FIGURE_MARGIN` larger on every side with every Axes kept at the
+    same place and size in inches, and the padded tight box (``savefig.pad_inches``)
+    is cut out of the pixels: the same picture, up to a sub-pixel shift. Figures this
+    cannot reproduce exactly — artists placed on the figure itself, a layout engine,
+    Axes positioned by a locator, unusual ``savefig.*`` settings, or something
+    reaching beyond the margin — go through ``savefig``. The figure gets its size,
+    dpi and Axes positions back. ``metadata={"Software": None}``: the same figure
+    gives the same bytes on every run.
+    """
+    import matplotlib as mpl
+    import matplotlib.image as mimage
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.colors import to_rgba
+    from matplotlib.transforms import Bbox
+
+    rc = mpl.rcParams
+    pad = rc["savefig.pad_inches"]
+    canvas = fig.canvas
+    background = to_rgba(fig.get_facecolor())
+    simple = (
+        type(canvas) is FigureCanvasAgg and getattr(canvas, "device_pixel_ratio", 1) == 1
+        and isinstance(pad, (int, float)) and not rc["savefig.transparent"]
+        and rc["savefig.facecolor"] == "auto" and rc["savefig.edgecolor"] == "auto" and background[3] == 1.0
+        and _no_layout_engine(fig) and fig.patch.get_linewidth() == 0
+        and not (fig.texts or fig.legends or fig.images or fig.lines or fig.patches or fig.artists or fig.subfigs)
+        and all(_plain_locator(ax) for ax in fig.axes)
+    )
+    if simple:
+        m = _FIGURE_MARGIN
+        w, h = (float(v) for v in fig.get_size_inches())
+        old_dpi = fig.dpi
+        saved = [(ax, ax.get_position(original=True).frozen(), ax.get_position(original=False).frozen(),
+                  ax.get_in_layout()) for ax in fig.axes]
+
+        def moved(b):  # the same rectangle in inches, on the larger canvas
+            return Bbox.from_bounds((b.x0 * w + m) / (w + 2 * m), (b.y0 * h + m) / (h + 2 * m),
+                                    b.width * w / (w + 2 * m), b.height * h / (h + 2 * m))
+
+        try:
+            fig.set_size_inches(w + 2 * m, h + 2 * m, forward=False)
+            fig.dpi = dpi
+            for ax, original, _active, _ in saved:
+                ax.set_position(moved(original), which="both")
+            canvas.draw()
+            tight = fig.get_tightbbox(canvas.get_renderer())
+            full = fig.bbox_inches
+            if tight.x0 >= full.x0 and tight.y0 >= full.y0 and tight.x1 <= full.x1 and tight.y1 <= full.y1:
+                box = tight.padded(pad)
+                rgba = np.asarray(canvas.buffer_rgba())
+                height, width = rgba.shape[:2]
+                # the size in pixels of savefig's cropped canvas
+                out_w, out_h = int(box.width * dpi), int(box.height * dpi)
+                left, top = math.floor(box.x0 * dpi), math.floor(height - box.y1 * dpi)
+                out = np.empty((out_h, out_w, 4), dtype=np.uint8)
+                out[...] = np.round(np.asarray(background) * 255).astype(np.uint8)
+                r0, c0 = max(0, top), max(0, left)
+                r1, c1 = min(height, top + out_h), min(width, left + out_w)
+                out[r0 - top:r1 - top, c0 - left:c1 - left] = rgba[r0:r1, c0:c1]
+                buf = io.BytesIO()
+                mimage.imsave(buf, memoryview(out), format="png", origin="upper", dpi=dpi,
+                              metadata={"Software": None})
+                return buf.getvalue()
+        finally:
+            fig.set_size_inches(w, h, forward=False)
+            fig.dpi = old_dpi
+            for ax, original, active, in_layout in saved:
+                ax.set_position(original, which="original")
+                ax.set_position(active, which="active")
+                ax.set_in_layout(in_layout)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
+    return buf.getvalue()
+
+
+def _no_layout_engine(fig: Any) -> bool:
+    """No layout engine would move the Axes at draw time (``tight_layout()`` leaves a placeholder)."""
+    from matplotlib.layout_engine import PlaceHolderLayoutEngine
+
+    engine = fig.get_layout_engine()
+    return engine is None or isinstance(engine, PlaceHolderLayoutEngine)
+
+
+def _plain_locator(ax: Any) -> bool:
+    """The Axes is placed by its own position (a colorbar's locator only trims that position)."""
+    locator = ax.get_axes_locator()
+    return locator is None or (type(locator).__name__ == "_ColorbarAxesLocator"
+                               and getattr(locator, "_orig_locator", True) is None)
 
 
 def _column_digits(series: pd.Series) -> int:

@@ -111,11 +111,42 @@ def data_fingerprint(cfg: ClientConfig) -> dict[str, Any]:
     files = {}
     combined = hashlib.sha256()
     for table in sorted(cfg.tables):
-        path = cfg.tables[table].path
-        digest = _sha256(path)
-        files[table] = {"path": _rel(path, cfg.root), "sha256": digest, "bytes": path.stat().st_size}
-        combined.update(f"{table}:{digest}\n".encode())
+        source = cfg.tables[table]
+        if source.engine is not None:
+            entry = _engine_fingerprint(source, cfg.root)
+        else:
+            entry = {"path": _rel(source.path, cfg.root), "sha256": _sha256(source.path),
+                     "bytes": source.path.stat().st_size}
+        files[table] = entry
+        combined.update(f"{table}:{entry['sha256']}\n".encode())
     return {"sha256": combined.hexdigest(), "files": files}
+
+
+def _engine_fingerprint(source: Any, root: Path) -> dict[str, Any]:
+    """Fingerprint of a transaction log kept in an engine.
+
+    Parquet files are hashed like any file. A Spark or warehouse table cannot be
+    hashed byte by byte from here, so the engine computes a content checksum
+    (rows, customers, amount total, first and last timestamp) that changes when
+    the data does; the footer says which kind it is.
+    """
+    from cxlab.data import engines
+
+    path = source.path
+    if path is not None:
+        matched = engines.parquet_files(path)
+        h = hashlib.sha256()
+        size = 0
+        for f in matched:
+            h.update(f"{_rel(f, root)}:{_sha256(f)}\n".encode())
+            size += f.stat().st_size
+        return {"path": _rel(path, root), "sha256": h.hexdigest(), "bytes": size, "files": len(matched)}
+    from cxlab.data import transactions_table
+
+    check = engines.content_checksum(transactions_table(source.read_spec()))
+    text = json.dumps({"source": {k: v for k, v in source.engine.items() if k != "url"}, **check}, sort_keys=True)
+    return {"path": f"{source.engine.get('engine')}:{source.engine.get('table') or 'query'}",
+            "sha256": hashlib.sha256(text.encode()).hexdigest(), "bytes": None, "checksum": check}
 
 
 def _rel(path: Path, root: Path) -> str:
@@ -255,6 +286,52 @@ def discard_worker_kernel() -> None:
         run_sync(km.cleanup_resources)()
 
 
+#: Seconds between Papermill's writes of the partly executed notebook (see :func:`_fewer_saves`).
+_SAVE_EVERY_S = 20.0
+
+
+@contextlib.contextmanager
+def _fewer_saves(nb_man: Any, every: float = _SAVE_EVERY_S) -> Iterator[None]:
+    """Let Papermill write the partly executed notebook at most every ``every`` seconds.
+
+    Papermill writes (and validates) the whole notebook, every figure in it,
+    when each cell starts and when it ends: two dozen writes of a growing
+    megabyte-sized file per report. The notebook is only read back after a
+    failure, and Papermill's final save, made after a failed cell, a timeout or
+    a dead kernel as well, runs after this context has restored the real save,
+    so the failed or running cell is still found in it.
+    """
+    real_save = nb_man.save
+
+    def save(**kwargs: Any) -> None:
+        if (nb_man.now() - nb_man.last_save_time).total_seconds() >= every:
+            real_save(**kwargs)
+
+    nb_man.save = save
+    try:
+        yield
+    finally:
+        nb_man.save = real_save
+
+
+def _register_fresh_engine() -> str:
+    """Papermill's nbclient engine (a fresh kernel per notebook) with :func:`_fewer_saves`."""
+    from papermill.engines import NBClientEngine, papermill_engines
+
+    name = "cxlab-fresh"
+    if name in papermill_engines._engines:
+        return name
+
+    class _FreshEngine(NBClientEngine):
+        @classmethod
+        def execute_managed_notebook(cls, nb_man, kernel_name, **kwargs):
+            with _fewer_saves(nb_man):
+                return super().execute_managed_notebook(nb_man, kernel_name, **kwargs)
+
+    papermill_engines.register(name, _FreshEngine)
+    return name
+
+
 def _register_reuse_engine() -> str:
     """A Papermill engine that runs notebooks on the worker's kept kernel.
 
@@ -293,7 +370,8 @@ def _register_reuse_engine() -> str:
                 stdout_file=stdout_file, stderr_file=stderr_file, extra_arguments=list(_KERNEL_ARGS),
             )
             try:
-                return client.execute()
+                with _fewer_saves(nb_man):
+                    return client.execute()
             finally:
                 if client.kc is not None:
                     client.kc.stop_channels()
@@ -348,14 +426,16 @@ def _execute(template: Path, out_nb: Path, parameters: dict[str, Any], cwd: Path
     from papermill.exceptions import PapermillExecutionError
 
     ensure_python3_kernel()
-    engine = {"engine_name": _register_reuse_engine()} if reuse_kernel else {"shutdown_kernel": "immediate"}
+    engine = ({"engine_name": _register_reuse_engine()} if reuse_kernel
+              else {"engine_name": _register_fresh_engine(), "shutdown_kernel": "immediate"})
     engine["extra_arguments"] = list(_KERNEL_ARGS)
     try:
         with _kernel_environment():
-            pm.execute_notebook(
+            executed = pm.execute_notebook(
                 str(template), str(out_nb), parameters=parameters, kernel_name="python3", cwd=str(cwd),
                 progress_bar=False, log_output=False,
-                # saved after every cell, so a timeout or dead kernel still leaves the notebook to name the cell
+                # the engine gets the output path, so a timeout or dead kernel still leaves the notebook
+                # (with the running cell marked) to name the cell; see _fewer_saves for how often it is written
                 request_save_on_cell_execute=True,
                 execution_timeout=timeout, start_timeout=120, **engine,
             )
@@ -372,9 +452,12 @@ def _execute(template: Path, out_nb: Path, parameters: dict[str, Any], cwd: Path
         name = type(exc).__name__
         message = f"{name}: {_short(exc)}" if str(exc) else name
         raise ReportError(client, message, stage="execute", cell=cell, details=traceback.format_exc()) from None
-    nb = _read_nb(out_nb)
-    if nb is None:
+    if not out_nb.is_file():
         raise ReportError(client, f"Papermill wrote no notebook at {out_nb}", stage="execute")
+    # the notebook Papermill has just written is the one it returns: no need to read and validate it again
+    nb = executed if executed is not None else _read_nb(out_nb)
+    if nb is None:
+        raise ReportError(client, f"Papermill wrote no readable notebook at {out_nb}", stage="execute")
     return nb
 
 

@@ -244,7 +244,7 @@ class PrePostDiD(Estimator):
                 rows.append({"outcome": outcome, "method": method, **est})
         estimates = pd.DataFrame(rows)
         estimates["relative"] = estimates["att"] / (estimates["member_post_mean"] - estimates["att"])
-        balance = balance_table(frame[data.covariate_columns], d, ipw=w, match=match)
+        balance = balance_table(frame[data.covariate_columns], d, ipw=w, match=match, design=(ps.X_, ps.names_))
         overlap = overlap_summary(ps.propensity_, d)
         notes = list(data.notes)
         if match.n_unmatched:

@@ -149,9 +149,14 @@ def balance_table(
     ipw: np.ndarray | None = None,
     match: MatchResult | None = None,
     threshold: float = 0.1,
+    design: tuple[np.ndarray, list[str]] | None = None,
 ) -> BalanceResult:
-    """SMD of each (one-hot encoded) covariate: unadjusted, IPW-weighted, matched."""
-    X, names = design_matrix(covariates)
+    """SMD of each (one-hot encoded) covariate: unadjusted, IPW-weighted, matched.
+
+    ``design``: ``design_matrix(covariates)`` when already built (a fitted
+    :class:`PropensityModel`'s ``(X_, names_)``), so it is not built twice.
+    """
+    X, names = design if design is not None else design_matrix(covariates)
     treated = np.asarray(treated, dtype=bool)
     rows = {}
     for k, name in enumerate(names[1:], start=1):

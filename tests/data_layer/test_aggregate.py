@@ -261,3 +261,13 @@ def test_gaps_add_up_to_recency_and_durations_are_consistent(df, threshold):
     np.testing.assert_array_equal(d["event"].to_numpy(), (open_gap > threshold).to_numpy())
     expected = np.where(d["event"], s["recency"], s["T"])
     np.testing.assert_allclose(d["duration"].to_numpy(), expected)
+
+
+def test_log_overview():
+    from cxlab.data import log_overview
+
+    df = tx([("a", "2024-01-01", 10.0), ("a", "2024-01-05", -4.0), ("b", "2024-02-01 13:00", 5.0)])
+    o = log_overview(df)
+    assert (o["rows"], o["customers"], o["returns"]) == (3, 2, 1)
+    assert o["revenue"] == pytest.approx(11.0)
+    assert o["first"] == pd.Timestamp("2024-01-01") and o["last"] == pd.Timestamp("2024-02-01 13:00")

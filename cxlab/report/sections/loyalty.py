@@ -205,16 +205,16 @@ def build(ctx) -> None:
     t = TEXTS[ctx.lang]
     fmt = ctx.fmt
     p = ctx.params
-    tx = ctx.data.transactions
     obs_end = p.get("observation_end")
     horizon = int(p.get("horizon_months") or 12)
     ctx.heading(t["title"])
     ctx.how_to_read(t["how_to_read"])
     try:
-        panel = customer_period_panel(tx, period="M", end=obs_end)
+        panel = ctx.cached(customer_period_panel, period="M", end=obs_end)
         durations = None
         if p.get("churn_threshold_days"):
-            durations = churn_durations(tx, threshold=float(p["churn_threshold_days"]), unit="D", observation_end=obs_end)
+            durations = ctx.cached(churn_durations, threshold=float(p["churn_threshold_days"]), unit="D",
+                                   observation_end=obs_end)
         costs = ProgramCosts(reward_rate=float(p.get("reward_rate") or 0.0), breakage=float(p.get("breakage") or 0.0),
                              fixed_cost=float(p.get("program_cost") or 0.0) / 12)
         with warnings.catch_warnings():

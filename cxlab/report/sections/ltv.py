@@ -159,12 +159,12 @@ _MIN_REPEAT_BUYERS = 20
 def build(ctx) -> None:
     """Render cohort LTV, predicted CLV (segments, top decile, at-risk) and the holdout check."""
     tx = getattr(ctx.data, "transactions", None)
-    if tx is None or len(tx) == 0:
+    if tx is None or ctx.log_overview()["rows"] == 0:
         return
     from cxlab.data import customer_summary
 
     obs_end = ctx.params.get("observation_end")
-    summary = customer_summary(tx, unit="W", observation_end=obs_end)
+    summary = ctx.cached(customer_summary, unit="W", observation_end=obs_end)
     if len(summary) < _MIN_CUSTOMERS:
         return
     t = TEXTS[ctx.lang]
@@ -192,7 +192,7 @@ def _cohorts(ctx, t, summary, margin, basis) -> None:
     from cxlab.data import cohort_counts
     from cxlab.ltv import cohort_acquisition_cost, cohort_ltv, plot_cohort_ltv
 
-    cc = cohort_counts(ctx.data.transactions, period="M", observation_end=ctx.params.get("observation_end"))
+    cc = ctx.cached(cohort_counts, period="M", observation_end=ctx.params.get("observation_end"))
     cust = getattr(ctx.data, "customers", None)
     cac = None
     if cust is not None and "acquisition_cost" in cust.columns and cust["acquisition_cost"].notna().any():
@@ -298,7 +298,6 @@ def _holdout(ctx, t, summary) -> None:
     from cxlab.data import cohort_counts, customer_summary
     from cxlab.ltv import BGNBD, holdout_validation, plot_cumulative_tracking, tracking_data
 
-    tx = ctx.data.transactions
     first_day = pd.to_datetime(summary["first_purchase"]).min()
     end = ctx.params.get("observation_end")
     end = pd.Timestamp(end) if end is not None else pd.to_datetime(summary["last_purchase"]).max()
@@ -313,7 +312,7 @@ def _holdout(ctx, t, summary) -> None:
     if weeks < 8:
         ctx.text(t["holdout_short"])
         return
-    calib = customer_summary(tx, unit="W", calibration_end=cal, observation_end=end)
+    calib = ctx.cached(customer_summary, unit="W", calibration_end=cal, observation_end=end)
     if len(calib) < _MIN_CUSTOMERS or (calib["frequency"] > 0).sum() < _MIN_REPEAT_BUYERS:
         ctx.text(t["holdout_short"])
         return
@@ -328,7 +327,7 @@ def _holdout(ctx, t, summary) -> None:
     ctx.text(t["trust_good"] if abs(err) <= 0.10 else t["trust_fair"] if abs(err) <= 0.25 else t["trust_poor"])
     if np.isfinite(err):
         ctx.metric("clv_holdout_error", float(err), kind="pct")
-    daily = cohort_counts(tx, period="D", observation_end=end)
+    daily = ctx.cached(cohort_counts, period="D", observation_end=end)
     daily = daily[pd.to_datetime(daily["cohort"]) <= cal]
     track = tracking_data(model, calib, daily, calibration_end=cal, start=first_day)
     fig, ax = plt.subplots(figsize=(8, 4))

@@ -115,7 +115,7 @@ TEXTS = {
 def _summary(ctx) -> pd.DataFrame:
     from cxlab.data import customer_summary
 
-    return customer_summary(ctx.data.transactions, unit="D", observation_end=ctx.params.get("observation_end"))
+    return ctx.cached(customer_summary, unit="D", observation_end=ctx.params.get("observation_end"))
 
 
 def build(ctx) -> None:
@@ -155,6 +155,16 @@ def _tables_frame(ctx, t) -> pd.DataFrame:
     for name, date_col in (("transactions", "timestamp"), ("customers", "signup_date"), ("surveys", "date")):
         frame = getattr(ctx.data, name, None)
         if frame is None:
+            continue
+        if name == "transactions":  # may be an engine's table: ask the engine
+            log = ctx.log_overview()
+            rows.append({
+                t["col_table"]: t["table_names"][name],
+                t["col_rows"]: log["rows"],
+                t["col_customers"]: log["customers"],
+                t["col_from"]: log["first"],
+                t["col_to"]: log["last"],
+            })
             continue
         dates = frame[date_col] if date_col in frame else pd.Series(dtype="datetime64[ns]")
         rows.append({

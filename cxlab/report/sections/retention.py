@@ -155,7 +155,7 @@ _NPS_RU = {"promoter": "сторонник", "passive": "нейтрал", "detra
 def build(ctx) -> None:
     """Render cohort retention, the churn threshold, lifetime curves and hazard ratios."""
     tx = getattr(ctx.data, "transactions", None)
-    if tx is None or len(tx) == 0:
+    if tx is None or ctx.log_overview()["rows"] == 0:
         return
     t = TEXTS[ctx.lang]
     ctx.heading(t["title"])
@@ -172,7 +172,7 @@ def _cohorts(ctx, t) -> None:
     from cxlab.data import cohort_counts
     from cxlab.retention import cohort_retention, plot_retention_curves, plot_retention_heatmap
 
-    cc = cohort_counts(ctx.data.transactions, period="M", observation_end=ctx.params.get("observation_end"))
+    cc = ctx.cached(cohort_counts, period="M", observation_end=ctx.params.get("observation_end"))
     res = cohort_retention(cc)
     avg = res.average.set_index("period")
     ctx.heading(t["cohorts_title"], level=3)
@@ -198,14 +198,14 @@ def _contractual(ctx) -> bool:
 
 
 def _churn(ctx, t) -> pd.DataFrame:
-    from cxlab.churn import churn_table, churn_threshold_analysis, contractual_durations
-    from cxlab.data import interpurchase_gaps
+    from cxlab.churn import churn_threshold_analysis, contractual_durations
+    from cxlab.data import churn_durations, interpurchase_gaps
 
     obs_end = ctx.params.get("observation_end")
     if _contractual(ctx):
-        end = obs_end if obs_end is not None else pd.to_datetime(ctx.data.transactions["timestamp"]).max()
+        end = obs_end if obs_end is not None else ctx.log_overview()["last"]
         return contractual_durations(ctx.data.customers, observation_end=end, unit="D")
-    gaps = interpurchase_gaps(ctx.data.transactions, unit="D", observation_end=obs_end)
+    gaps = ctx.cached(interpurchase_gaps, unit="D", observation_end=obs_end)
     analysis = churn_threshold_analysis(gaps, quantiles=(0.8, 0.9, 0.95))
     days = ctx.params.get("churn_threshold_days")
     if days is None or (isinstance(days, float) and np.isnan(days)):
@@ -214,7 +214,10 @@ def _churn(ctx, t) -> pd.DataFrame:
     else:
         reason = t["threshold_reason_param"]
     days = float(days)
-    durations = churn_table(ctx.data.transactions, threshold=days, unit="D", observation_end=obs_end)
+    if not np.isfinite(days) or days <= 0:
+        raise ValueError(f"churn_threshold_days must be a positive number of days, got {days!r}")
+    # churn_durations directly (what churn_table wraps): the loyalty and survey sections share the result
+    durations = ctx.cached(churn_durations, threshold=days, unit="D", observation_end=obs_end)
     ctx.heading(t["threshold_title"], level=3)
     ctx.text(t["threshold_text"].format(days=ctx.fmt.int(round(days)), reason=reason,
                                         flagged=ctx.fmt.pct(durations["event"].mean())))
@@ -246,7 +249,8 @@ def _lifetime(ctx, t, durations: pd.DataFrame) -> None:
         if frame["group"].notna().all() and frame["group"].nunique() >= 2:
             group_col = "group"
     overall = kaplan_meier(frame, unit="days")
-    res = kaplan_meier(frame, group_col=group_col, unit="days") if group_col else overall
+    # the report shows the overall log-rank test only, so the pairwise tests are skipped
+    res = kaplan_meier(frame, group_col=group_col, unit="days", pairwise=False) if group_col else overall
     ctx.heading(t["km_title"], level=3)
     ctx.how_to_read(t["km_how"])
     median = overall.table.loc["all", "median"]

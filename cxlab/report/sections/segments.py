@@ -314,9 +314,9 @@ def build(ctx) -> None:
     from cxlab.data import customer_summary
 
     tx = getattr(ctx.data, "transactions", None)
-    if tx is None or len(tx) == 0:
+    if tx is None or ctx.log_overview()["rows"] == 0:
         return
-    summary = customer_summary(tx, unit="D", observation_end=_observation_end_param(ctx))
+    summary = ctx.cached(customer_summary, unit="D", observation_end=_observation_end_param(ctx))
     # a customer seen only through returns has no purchase to score
     summary = summary[summary["n_purchases"] >= 1]
     if summary.empty:
@@ -444,7 +444,7 @@ def _xyz(ctx, t, summary: pd.DataFrame, abc) -> None:
         obs_end = summary["last_purchase"].max()
     # an unfinished last month would look like a drop in every customer's purchases and inflate the CV
     panel_end = _last_complete_month_end(obs_end)
-    panel = customer_period_panel(ctx.data.transactions, period="M", end=panel_end)
+    panel = ctx.cached(customer_period_panel, period="M", end=panel_end)
     panel = panel[panel["customer_id"].isin(summary.index)]
     months = int(panel["period"].nunique()) if len(panel) else 0
 

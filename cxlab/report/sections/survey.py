@@ -428,7 +428,7 @@ def _durations(ctx, customers) -> tuple[pd.DataFrame, bool]:
         c = customers.drop_duplicates("customer_id").set_index("customer_id")
         start = pd.to_datetime(c["signup_date"])
         end_date = pd.to_datetime(c["end_date"])
-        end = pd.Timestamp(obs_end) if obs_end is not None else pd.to_datetime(ctx.data.transactions["timestamp"]).max()
+        end = pd.Timestamp(obs_end) if obs_end is not None else ctx.log_overview()["last"]
         ok = start.notna() & (start <= end)
         start, end_date = start[ok], end_date[ok]
         churned = end_date.notna() & (end_date <= end)
@@ -440,13 +440,13 @@ def _durations(ctx, customers) -> tuple[pd.DataFrame, bool]:
     from cxlab.data import churn_durations
 
     threshold = float(ctx.params.get("churn_threshold_days") or 90)
-    return churn_durations(ctx.data.transactions, threshold=threshold, unit="D", observation_end=obs_end), False
+    return ctx.cached(churn_durations, threshold=threshold, unit="D", observation_end=obs_end), False
 
 
 def _behaviour(ctx, t, surveys: pd.DataFrame, customers) -> None:
     import matplotlib.pyplot as plt
 
-    if getattr(ctx.data, "transactions", None) is None or len(ctx.data.transactions) == 0:
+    if getattr(ctx.data, "transactions", None) is None or ctx.log_overview()["rows"] == 0:
         return
     from cxlab.data import customer_summary
 
@@ -455,7 +455,7 @@ def _behaviour(ctx, t, surveys: pd.DataFrame, customers) -> None:
     horizon_text = t["horizon"].format(months=months)
     ctx.heading(t["behaviour_title"], level=3)
     durations, contractual = _durations(ctx, customers)
-    summary = customer_summary(ctx.data.transactions, unit="W", observation_end=ctx.params.get("observation_end"))
+    summary = ctx.cached(customer_summary, unit="W", observation_end=ctx.params.get("observation_end"))
     adjust = None
     if customers is not None and "acquisition_channel" in customers.columns:
         n_channels = customers["acquisition_channel"].nunique()
