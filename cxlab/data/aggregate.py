@@ -248,6 +248,9 @@ def log_overview(transactions: Any) -> dict[str, Any]:
     amount), ``revenue`` (net), ``first`` and ``last`` (Timestamps of the
     first and last transaction; NaT for an empty log).
     """
+    if isinstance(transactions, pd.DataFrame) and transactions.empty:
+        # an empty frame has no column types for an engine to read: nothing to ask it
+        return {"rows": 0, "customers": 0, "returns": 0, "revenue": 0.0, "first": pd.NaT, "last": pd.NaT}
     t = transactions_table(transactions)
     row = t.aggregate(
         rows=t.count(),

@@ -271,3 +271,10 @@ def test_log_overview():
     assert (o["rows"], o["customers"], o["returns"]) == (3, 2, 1)
     assert o["revenue"] == pytest.approx(11.0)
     assert o["first"] == pd.Timestamp("2024-01-01") and o["last"] == pd.Timestamp("2024-02-01 13:00")
+
+
+def test_log_overview_of_an_empty_log():
+    from cxlab.data import log_overview
+
+    o = log_overview(pd.DataFrame(columns=["customer_id", "timestamp", "amount"]))
+    assert o["rows"] == 0 and pd.isna(o["last"])
