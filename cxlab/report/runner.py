@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 from cxlab.config import ClientConfig, ConfigError, find_root, load_client_config
-from cxlab.report.context import file_mode, write_json_atomic
+from cxlab.report.context import atomic_path, write_json_atomic
 from cxlab.report.formatting import Formatter
 
 __all__ = ["ReportError", "RunResult", "data_fingerprint", "library_versions", "render_report", "render_report_safe"]
@@ -520,29 +520,13 @@ def footer_html(cfg: ClientConfig, fingerprint: dict[str, Any], versions: Mappin
 
 # --------------------------------------------------------------------------- files
 def _write_text_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, file_mode())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
 
 
 def _copy_atomic(src: Path, dst: Path) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".tmp", dir=dst.parent)
-    os.close(fd)
-    try:
+    with atomic_path(dst) as tmp:
         shutil.copyfile(src, tmp)
-        os.chmod(tmp, file_mode())
-        os.replace(tmp, dst)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def _remove_stale_temporaries(folder: Path, older_than_s: float = 24 * 3600) -> None:
