@@ -52,7 +52,9 @@ def main(n_customers: int = 1_000_000) -> None:
         res = analyze_loyalty(mp, ds.customers, durations=durations)
     t_analysis = time.perf_counter() - t
     print(f"uplift analysis steps (s): member_panel {t_mp:.1f}, " + ", ".join(f"{k} {v:.1f}" for k, v in res.timings.items() if k != "panel"))
-    print(f"UPLIFT ANALYSIS TOTAL: {t_analysis:.1f} s (target < 120 s)  {'OK' if t_analysis < 120 else 'TOO SLOW'}")
+    t_whole = t_panel + t_dur + t_analysis
+    print(f"UPLIFT ANALYSIS: {t_analysis:.1f} s; with the data layer's panel and durations: {t_whole:.1f} s "
+          f"(target < 120 s)  {'OK' if t_whole < 120 else 'TOO SLOW'}")
     print(f"baseline naive pandas comparison: {t_naive:.2f} s (member/non-member spend ratio {naive_ratio:.2f}); "
           f"ratio analysis / naive = {t_analysis / t_naive:.1f}x")
 
