@@ -91,7 +91,7 @@ def transactions_table(source: Any) -> ir.Table:
         engines.quiet(ibis.get_backend())
         name = "the transactions frame"
     elif isinstance(source, (str, os.PathLike)):
-        table = _read_parquet(source)
+        table = engines.read_parquet(source)  # DuckDB with a memory limit and a spill folder: out of core
         name = str(source)
     else:
         raise TypeError(
@@ -105,11 +105,6 @@ def transactions_table(source: Any) -> ir.Table:
     if not table.amount.type().is_numeric():
         raise ValueError(f"{name}: column 'amount' must be numeric, found {table.amount.type()}")
     return table
-
-
-def _read_parquet(path: str | os.PathLike) -> ir.Table:
-    # DuckDB with a memory limit and a spill folder (cxlab.data.engines): out of core.
-    return engines.read_parquet(path)
 
 
 def _check_columns(columns: list[str], name: str) -> None:
