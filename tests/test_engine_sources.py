@@ -118,3 +118,24 @@ def test_report_renders_from_a_parquet_folder(root):
     run_info = json.loads((Path(big.run_dir) / "run.json").read_text())
     files = run_info["inputs"]["files"]["transactions"]
     assert files["files"] == 2 and len(files["sha256"]) == 64
+
+
+def test_warehouse_table_fingerprint_follows_the_data():
+    """A table that cannot be hashed byte by byte is fingerprinted by an engine-computed checksum."""
+    from types import SimpleNamespace
+
+    from cxlab.report.runner import _engine_fingerprint
+
+    tx = pd.read_csv(DEMO / "transactions.csv", parse_dates=["timestamp"], dtype={"customer_id": str})
+
+    def fingerprint(frame):
+        source = SimpleNamespace(path=None, engine={"engine": "spark", "table": "sales.receipts"},
+                                 read_spec=lambda: frame)
+        return _engine_fingerprint(source, REPO)
+
+    first = fingerprint(tx)
+    assert first["path"] == "spark:sales.receipts" and first["checksum"]["rows"] == len(tx)
+    assert fingerprint(tx)["sha256"] == first["sha256"]
+    changed = tx.copy()
+    changed.loc[0, "amount"] += 1
+    assert fingerprint(changed)["sha256"] != first["sha256"]

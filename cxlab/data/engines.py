@@ -33,7 +33,6 @@ from typing import Any, Mapping
 
 import ibis
 import ibis.expr.types as ir
-import pandas as pd
 
 __all__ = [
     "ENGINES",
@@ -168,28 +167,6 @@ def parquet_files(path: str | os.PathLike) -> list[Path]:
 
         return sorted(Path(f) for f in glob.glob(str(p), recursive=True) if Path(f).is_file())
     return [p] if p.is_file() else []
-
-
-def content_checksum(table: ir.Table) -> dict[str, Any]:
-    """Rows, customers, amount total and first/last timestamp, computed by the table's engine.
-
-    A cheap stand-in for a byte hash when the data sits in Spark or a warehouse:
-    any added, removed or changed purchase moves at least one of these.
-    """
-    row = table.aggregate(
-        rows=table.count(),
-        customers=table.customer_id.nunique(),
-        amount_total=table.amount.sum(),
-        first=table.timestamp.min(),
-        last=table.timestamp.max(),
-    ).to_pandas().iloc[0]
-    return {
-        "rows": int(row["rows"]),
-        "customers": int(row["customers"]),
-        "amount_total": round(float(row["amount_total"] or 0.0), 6),
-        "first": None if pd.isna(row["first"]) else pd.Timestamp(row["first"]).isoformat(),
-        "last": None if pd.isna(row["last"]) else pd.Timestamp(row["last"]).isoformat(),
-    }
 
 
 # ----------------------------------------------------------------------------- Spark

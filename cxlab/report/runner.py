@@ -141,9 +141,14 @@ def _engine_fingerprint(source: Any, root: Path) -> dict[str, Any]:
             h.update(f"{_rel(f, root)}:{_sha256(f)}\n".encode())
             size += f.stat().st_size
         return {"path": _rel(path, root), "sha256": h.hexdigest(), "bytes": size, "files": len(matched)}
-    from cxlab.data import transactions_table
+    import pandas as pd
 
-    check = engines.content_checksum(transactions_table(source.read_spec()))
+    from cxlab.data import log_overview
+
+    log = log_overview(source.read_spec())
+    check = {"rows": log["rows"], "customers": log["customers"], "returns": log["returns"],
+             "amount_total": round(log["revenue"], 6),
+             **{k: None if pd.isna(log[k]) else log[k].isoformat() for k in ("first", "last")}}
     text = json.dumps({"source": {k: v for k, v in source.engine.items() if k != "url"}, **check}, sort_keys=True)
     return {"path": f"{source.engine.get('engine')}:{source.engine.get('table') or 'query'}",
             "sha256": hashlib.sha256(text.encode()).hexdigest(), "bytes": None, "checksum": check}
