@@ -30,6 +30,7 @@ import pandas as pd
 
 from cxlab._base import Result, Summary, to_builtin
 from cxlab.survival import aggregate_durations, _km_from_table
+from cxlab.units import unit_days
 
 __all__ = [
     "ChurnThresholdAnalysis",
@@ -38,9 +39,6 @@ __all__ = [
     "contractual_durations",
     "plot_churn_threshold",
 ]
-
-_UNIT_DAYS = {"D": 1.0, "W": 7.0, "M": 30.4375}
-
 
 class ChurnThresholdAnalysis(Result):
     """Gap distribution and the churn-threshold trade-off.
@@ -233,8 +231,7 @@ def contractual_durations(
     in ``unit``: "D", "W" = 7 days, "M" = 30.4375 days) and ``event`` (bool) -
     the layout of :func:`cxlab.data.churn_durations`.
     """
-    if unit not in _UNIT_DAYS:
-        raise ValueError(f"unit must be one of {list(_UNIT_DAYS)}, got {unit!r}")
+    days_per_unit = unit_days(unit)
     missing = [c for c in ("customer_id", start_col, end_col) if c not in customers.columns]
     if missing:
         raise ValueError(f"customers is missing column(s) {missing} needed for contractual durations")
@@ -253,7 +250,7 @@ def contractual_durations(
     start, end = start[keep], end[keep]
     event = (end.notna() & (end <= obs_end)).to_numpy()
     stop = np.where(event, end, obs_end).astype("datetime64[ns]")
-    duration = (stop - start.to_numpy()) / np.timedelta64(1, "D") / _UNIT_DAYS[unit]
+    duration = (stop - start.to_numpy()) / np.timedelta64(1, "D") / days_per_unit
     out = pd.DataFrame({"start": start.to_numpy(), "end": end.where(pd.Series(event, index=end.index)).to_numpy(),
                         "duration": np.asarray(duration, float), "event": event},
                        index=pd.Index(customers.loc[keep, "customer_id"].to_numpy(), name="customer_id"))

@@ -79,6 +79,8 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
+from cxlab.units import DAYS_PER_MONTH
+
 __all__ = [
     "DemoTruth",
     "SyntheticDataset",
@@ -92,7 +94,7 @@ __all__ = [
 ]
 
 #: Length of a month in days (365.25 / 12), the data layer's "M" unit.
-MONTH_DAYS = 30.4375
+MONTH_DAYS = DAYS_PER_MONTH
 _WEEK_DAYS = 7.0
 _NS_PER_DAY = 86_400 * 10**9
 _NS_PER_SECOND = 10**9

@@ -61,6 +61,7 @@ import numpy as np
 import pandas as pd
 
 from cxlab._base import Result, Summary, to_builtin
+from cxlab.units import unit_days
 
 __all__ = [
     "RFM_SEGMENTS",
@@ -108,7 +109,6 @@ RFM_GRID = pd.DataFrame(
     columns=pd.Index([1, 2, 3, 4, 5], name="FM"),
 )
 
-_UNIT_DAYS = {"D": 1.0, "W": 7.0, "M": 30.4375}
 ABC_CLASSES = ("A", "B", "C")
 XYZ_CLASSES = ("X", "Y", "Z")
 
@@ -177,8 +177,6 @@ def rfm_scores(summary: pd.DataFrame, *, bins: int = 5, recency_unit: str = "W",
     """
     if not isinstance(bins, (int, np.integer)) or bins < 2:
         raise ValueError(f"bins must be an integer >= 2, got {bins!r}")
-    if recency_unit not in _UNIT_DAYS:
-        raise ValueError(f"recency_unit must be one of {sorted(_UNIT_DAYS)}, got {recency_unit!r}")
     if monetary not in ("revenue", "mean"):
         raise ValueError(f"monetary must be 'revenue' or 'mean', got {monetary!r}")
     _require(summary, ["recency", "T", "n_purchases", "revenue"], "summary")
@@ -192,7 +190,7 @@ def rfm_scores(summary: pd.DataFrame, *, bins: int = 5, recency_unit: str = "W",
     if np.any(n_purchases < 1):
         rows = list(summary.index[n_purchases < 1][:5])
         raise ValueError(f"summary: n_purchases must be >= 1 for every customer (rows, first 5: {rows})")
-    days_since = (T - recency) * _UNIT_DAYS[recency_unit]
+    days_since = (T - recency) * unit_days(recency_unit, name="recency_unit")
     money = revenue if monetary == "revenue" else revenue / n_purchases
     R = quantile_scores(-days_since, bins)          # fewer days since the last purchase = better
     F = quantile_scores(n_purchases, bins)

@@ -63,6 +63,7 @@ import pandas as pd
 from scipy import stats
 
 from cxlab._base import Result, Summary, to_builtin
+from cxlab.units import DAYS_PER_YEAR, unit_days
 
 __all__ = [
     "NPS_GROUPS",
@@ -102,7 +103,6 @@ METRICS: dict[str, tuple[str, str, bool]] = {
 CSAT_TOP2_MIN = 4  # CSAT answers >= 4 count as satisfied ("top-2-box")
 CES_LOW_EFFORT_MAX = 3  # CES answers <= 3 count as low effort
 
-_UNIT_DAYS = {"D": 1.0, "W": 7.0, "M": 30.4375, "Q": 91.3125, "Y": 365.25}
 _REQUIRED = ("customer_id", "date", "nps")
 _BOUNDS = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}
 
@@ -113,13 +113,6 @@ def _rows(mask: pd.Series, limit: int = 10) -> str:
     labels = list(mask[mask].index[:limit])
     more = int(mask.sum()) - len(labels)
     return ", ".join(map(str, labels)) + (f" and {more} more" if more > 0 else "")
-
-
-def _unit_days(unit: str, name: str) -> float:
-    try:
-        return _UNIT_DAYS[unit]
-    except KeyError:
-        raise ValueError(f"{name}={unit!r} is not a known unit; expected one of {sorted(_UNIT_DAYS)}") from None
 
 
 def validate_surveys(surveys: pd.DataFrame) -> pd.DataFrame:
@@ -1120,7 +1113,7 @@ def nps_behaviour(
 
     if time_origin not in ("survey", "start"):
         raise ValueError(f"time_origin must be 'survey' or 'start', got {time_origin!r}")
-    unit_days = _unit_days(unit, "unit")
+    days_per_unit = unit_days(unit)
     if not (isinstance(horizon, (int, float)) and horizon > 0):
         raise ValueError(f"horizon must be a positive number (in {unit}), got {horizon!r}")
     z = _z(conf_level)
@@ -1143,7 +1136,7 @@ def nps_behaviour(
     df["duration"] = df["duration"].astype(float)
     df["event"] = df["event"].astype(bool)
     if time_origin == "survey":
-        entry = (df["survey_date"] - pd.to_datetime(df["start"])) / pd.Timedelta(days=unit_days)
+        entry = (df["survey_date"] - pd.to_datetime(df["start"])) / pd.Timedelta(days=days_per_unit)
         # Answers before the first purchase (e.g. at sign-up) start follow-up at the first purchase.
         df["entry"] = entry.clip(lower=0.0).astype(float)
         late = df["entry"] >= df["duration"]
@@ -1258,13 +1251,13 @@ def nps_behaviour(
     value, at_stake = None, None
     if summary is not None:
         sm = _index_by_customer(summary, "summary", ["revenue", "T"])
-        days = _unit_days(summary_unit, "summary_unit")
+        days = unit_days(summary_unit, name="summary_unit")
         df = df.join(sm[["revenue", "T"]], how="left")
         no_rev = df["revenue"].isna()
         if no_rev.any():
             notes.append(f"{int(no_rev.sum())} analysed customer(s) are missing from the summary and are left out of the value figures.")
         # Tenure floored at one day so first-day customers do not divide by zero.
-        df["tenure_years"] = np.maximum(df["T"].astype(float) * days, 1.0) / 365.25
+        df["tenure_years"] = np.maximum(df["T"].astype(float) * days, 1.0) / DAYS_PER_YEAR
         val_rows = []
         for g in NPS_GROUPS:
             sub = df[(df["nps_group"] == g) & df["revenue"].notna()]
@@ -1276,7 +1269,7 @@ def nps_behaviour(
                     "customers": len(sub),
                     "revenue_per_customer": float(sub["revenue"].mean()) if len(sub) else math.nan,
                     "revenue_per_customer_year": rate,
-                    "value_over_horizon": rate * float(rmst) * unit_days / 365.25 if len(sub) else math.nan,
+                    "value_over_horizon": rate * float(rmst) * days_per_unit / DAYS_PER_YEAR if len(sub) else math.nan,
                 }
             )
         value = pd.DataFrame(val_rows)

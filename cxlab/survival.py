@@ -25,6 +25,7 @@ import pandas as pd
 from scipy import stats
 
 from cxlab._base import Estimator, Result, Summary, to_builtin
+from cxlab.units import unit_days
 
 __all__ = [
     "CoxResult",
@@ -37,7 +38,6 @@ __all__ = [
     "hazard_ratio_sentences",
     "kaplan_meier",
     "membership_intervals",
-    "nps_group",
     "plot_hazard_ratios",
     "plot_survival",
     "restricted_mean",
@@ -382,18 +382,6 @@ def plot_survival(data, *, at_risk: bool = True, ci: bool = True, ax=None, **kwa
 # ---------------------------------------------------------------------------
 # Cox proportional hazards
 # ---------------------------------------------------------------------------
-def nps_group(score) -> pd.Series:
-    """NPS group of 0..10 scores: detractor (0-6), passive (7-8), promoter (9-10)."""
-    s = pd.to_numeric(pd.Series(score), errors="coerce")
-    if ((s < 0) | (s > 10)).any():
-        raise ValueError("nps_group: scores must be within 0..10")
-    out = pd.Series(pd.NA, index=s.index, dtype="object")
-    out[s <= 6] = "detractor"
-    out[(s >= 7) & (s <= 8)] = "passive"
-    out[s >= 9] = "promoter"
-    return out
-
-
 def _design(data: pd.DataFrame, covariates: Sequence[str], reference: dict | None) -> tuple[pd.DataFrame, dict]:
     """Numeric design matrix: bools as 0/1, categoricals as dummies against a reference level."""
     reference = dict(reference or {})
@@ -637,9 +625,6 @@ def plot_hazard_ratios(data, *, ax=None, **kwargs):
 # ---------------------------------------------------------------------------
 # membership as a time-varying covariate
 # ---------------------------------------------------------------------------
-_UNIT_DAYS = {"D": 1.0, "W": 7.0, "M": 30.4375}
-
-
 def membership_intervals(
     durations: pd.DataFrame,
     customers: pd.DataFrame,
@@ -673,8 +658,7 @@ def membership_intervals(
     -------
     DataFrame ``customer_id, start, stop, member, event`` + covariates.
     """
-    if unit not in _UNIT_DAYS:
-        raise ValueError(f"unit must be one of {list(_UNIT_DAYS)}, got {unit!r}")
+    days_per_unit = unit_days(unit)
     _check_frame(durations, [start_col, duration_col, event_col], "membership_intervals(durations)")
     _check_frame(customers, ["customer_id", join_col, *covariates], "membership_intervals(customers)")
     dur = durations[[start_col, duration_col, event_col]].copy()
@@ -694,7 +678,7 @@ def membership_intervals(
         raise ValueError("durations: 'duration' must be finite and >= 0")
     e = dur[event_col].astype(bool).to_numpy()
     join = pd.to_datetime(cust[join_col])
-    j = ((join - pd.to_datetime(dur[start_col])).dt.total_seconds() / 86400.0 / _UNIT_DAYS[unit]).to_numpy()
+    j = ((join - pd.to_datetime(dur[start_col])).dt.total_seconds() / 86400.0 / days_per_unit).to_numpy()
     never = np.isnan(j) | (j >= T)
     from_start = ~never & (j <= 0)
     split = ~never & ~from_start

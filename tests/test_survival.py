@@ -29,7 +29,6 @@ from cxlab.survival import (
     fit_time_varying_cox,
     kaplan_meier,
     membership_intervals,
-    nps_group,
     plot_hazard_ratios,
     plot_survival,
     restricted_mean,
@@ -311,11 +310,7 @@ def test_non_integer_durations_and_weights():
         aggregate_durations([1, 2], [0, 2])
 
 
-def test_nps_group_and_hazard_ratio_plot(rossi):
-    assert nps_group([0, 6, 7, 8, 9, 10]).tolist() == ["detractor", "detractor", "passive", "passive",
-                                                       "promoter", "promoter"]
-    with pytest.raises(ValueError):
-        nps_group([11])
+def test_hazard_ratio_plot(rossi):
     res = fit_cox(rossi, duration_col="week", event_col="arrest", covariates=COVARIATES, check_ph=False)
     ax = plot_hazard_ratios(data=res)
     assert len(ax.get_yticklabels()) == len(COVARIATES)

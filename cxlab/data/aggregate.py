@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from cxlab.data import engines
+from cxlab.units import UNIT_DAYS, unit_days
 
 __all__ = [
     "UNIT_DAYS",
@@ -46,7 +47,6 @@ __all__ = [
 ]
 
 #: Length of each time unit in days ("M" is the mean Gregorian month).
-UNIT_DAYS = {"D": 1.0, "W": 7.0, "M": 30.4375, "Y": 365.25}
 #: Calendar periods for cohorts and panels: day, ISO week (Monday), month, quarter.
 PERIODS = ("D", "W", "M", "Q")
 
@@ -117,13 +117,6 @@ def _check_columns(columns: list[str], name: str) -> None:
 
 
 # ----------------------------------------------------------------------------- helpers
-def _unit_days(unit: str) -> float:
-    try:
-        return UNIT_DAYS[unit]
-    except KeyError:
-        raise ValueError(f"unit must be one of {sorted(UNIT_DAYS)}, got {unit!r}") from None
-
-
 def _day_number(ts: ir.TimestampValue) -> ir.IntegerValue:
     """Days since 1970-01-01 of the calendar date of ``ts`` (portable across engines)."""
     return ts.date().delta(ibis.date(1970, 1, 1), unit="day")
@@ -311,7 +304,7 @@ def customer_summary(
         raise ValueError(
             "merge_same_day=False is not supported: the models in cxlab count purchase occasions per day"
         )
-    days_per_unit = _unit_days(unit)
+    days_per_unit = unit_days(unit)
     t = transactions_table(transactions)
     obs = _observation_end_day(t, observation_end)
     cal = _to_day_number(calibration_end, "calibration_end") if calibration_end is not None else obs
@@ -530,7 +523,7 @@ def interpurchase_gaps(
     (True for the open gap from the last purchase to ``observation_end``,
     whose true length is only known to exceed the value).
     """
-    days_per_unit = _unit_days(unit)
+    days_per_unit = unit_days(unit)
     t = transactions_table(transactions)
     obs = _observation_end_day(t, observation_end)
     t = t.filter(_day_number(t.timestamp) <= obs)
@@ -570,7 +563,7 @@ def churn_durations(
     """
     if threshold is None or not np.isfinite(threshold) or threshold <= 0:
         raise ValueError(f"threshold must be a positive number of {unit!r} units, got {threshold!r}")
-    days_per_unit = _unit_days(unit)
+    days_per_unit = unit_days(unit)
     t = transactions_table(transactions)
     obs = _observation_end_day(t, observation_end)
     t = t.filter(_day_number(t.timestamp) <= obs)

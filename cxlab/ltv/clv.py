@@ -21,12 +21,13 @@ import numpy as np
 import pandas as pd
 
 from cxlab._base import Result, Summary, to_builtin
+from cxlab.units import DAYS_PER_MONTH, UNIT_DAYS, units_per_month
 from cxlab.ltv.models import GammaGamma
 
 __all__ = ["customer_lifetime_value", "monthly_rate", "prediction_intervals", "PredictionIntervals", "UNITS_PER_MONTH"]
 
-DAYS_PER_MONTH = 30.4375
-UNITS_PER_MONTH = {"D": DAYS_PER_MONTH, "W": DAYS_PER_MONTH / 7.0, "M": 1.0, "Y": 1.0 / 12.0}
+#: Units of each time unit in one month (derived from :data:`cxlab.units.UNIT_DAYS`).
+UNITS_PER_MONTH = {unit: DAYS_PER_MONTH / days for unit, days in UNIT_DAYS.items()}
 
 
 def monthly_rate(annual_rate: float) -> float:
@@ -37,10 +38,7 @@ def monthly_rate(annual_rate: float) -> float:
 
 
 def _units_per_month(unit: str) -> float:
-    try:
-        return UNITS_PER_MONTH[unit]
-    except KeyError:
-        raise ValueError(f"unit must be one of {sorted(UNITS_PER_MONTH)}, got {unit!r}") from None
+    return units_per_month(unit)
 
 
 def _discounted_purchases(model, data, params, horizon_months: int, discount_rate: float, unit: str) -> np.ndarray:

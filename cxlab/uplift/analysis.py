@@ -31,6 +31,7 @@ from cxlab.uplift.heterogeneity import qini_curve, segment_effects
 from cxlab.uplift.panel import MemberPanel, member_panel
 from cxlab.uplift.retention import baseline_churn_rate, ltv_decomposition, membership_hazard_ratio
 from cxlab.uplift.robustness import robustness_checks
+from cxlab.units import unit_days
 
 __all__ = ["LoyaltyAnalysis", "analyze_loyalty", "ASSUMPTIONS"]
 
@@ -168,8 +169,7 @@ def analyze_loyalty(
     retention = decomposition = None
     if durations is not None and customers is not None:
         retention = membership_hazard_ratio(durations, customers, unit=durations_unit, alpha=alpha)
-        unit_days = {"D": 1.0, "W": 7.0, "M": 30.4375}[durations_unit]
-        h0 = baseline_churn_rate(durations, customers, unit_days=unit_days)
+        h0 = baseline_churn_rate(durations, customers, unit_days=unit_days(durations_unit, name="durations_unit"))
         decomposition = ltv_decomposition(did.result_.estimates, hazard_ratio=retention.hazard_ratio, baseline_churn=h0,
                                           window_months=post, horizon_months=horizon_months)
         lap("retention")

@@ -24,6 +24,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cxlab.units import DAYS_PER_MONTH
+
 __all__ = ["membership_hazard_ratio", "baseline_churn_rate", "ltv_decomposition"]
 
 
@@ -62,8 +64,8 @@ def baseline_churn_rate(durations: pd.DataFrame, customers: pd.DataFrame, *, uni
     dur = durations.copy()
     dur.index = dur.index.astype(str)
     join = pd.to_datetime(customers.assign(customer_id=customers["customer_id"].astype(str)).set_index("customer_id")[join_col]).reindex(dur.index)
-    months = dur["duration"].to_numpy(float) * unit_days / 30.4375
-    to_join = ((join - pd.to_datetime(dur["start"])).dt.total_seconds() / 86400 / 30.4375).to_numpy()
+    months = dur["duration"].to_numpy(float) * unit_days / DAYS_PER_MONTH
+    to_join = ((join - pd.to_datetime(dur["start"])).dt.total_seconds() / 86400 / DAYS_PER_MONTH).to_numpy()
     joined = np.isfinite(to_join) & (to_join < months)
     exposure = np.where(joined, np.maximum(to_join, 0), months).sum()
     events = (dur["event"].astype(bool).to_numpy() & ~joined).sum()

@@ -279,7 +279,8 @@ def _lifetime(ctx, t, durations: pd.DataFrame) -> None:
 def _drivers(ctx, t, durations: pd.DataFrame) -> None:
     import matplotlib.pyplot as plt
 
-    from cxlab.survival import fit_cox, fit_time_varying_cox, hazard_ratio_sentences, nps_group, plot_hazard_ratios
+    from cxlab.survey import customer_nps_groups
+    from cxlab.survival import fit_cox, fit_time_varying_cox, hazard_ratio_sentences, plot_hazard_ratios
 
     cust = getattr(ctx.data, "customers", None)
     if cust is None:
@@ -293,9 +294,10 @@ def _drivers(ctx, t, durations: pd.DataFrame) -> None:
         covariates.append("acquisition_channel")
     surveys = getattr(ctx.data, "surveys", None)
     if surveys is not None and len(surveys):
-        # a customer's NPS group from the mean of their answers; customers never surveyed get their own level
-        mean_nps = surveys.groupby("customer_id")["nps"].mean().round()
-        group = nps_group(cust["customer_id"].map(mean_nps)).fillna(t["not_surveyed"])
+        # a customer's NPS group is that of their first answer (as in the survey section);
+        # customers never surveyed get their own level
+        first = customer_nps_groups(surveys)["nps_group"].astype(object)
+        group = cust["customer_id"].map(first).fillna(t["not_surveyed"])
         if ctx.lang == "ru":
             group = group.replace(_NPS_RU)
         cust["nps_group"] = group.to_numpy()

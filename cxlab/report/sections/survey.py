@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from cxlab import survey as sv
+from cxlab.units import DAYS_PER_MONTH
 
 TEXTS = {
     "en": {
@@ -235,7 +236,6 @@ TEXTS = {
 
 #: Periods (or groups) with fewer answers are left out of trends and comparisons.
 MIN_ANSWERS = 30
-_DAYS_PER_MONTH = 30.4375
 
 
 def build(ctx) -> None:
@@ -464,7 +464,7 @@ def _behaviour(ctx, t, surveys: pd.DataFrame, customers) -> None:
     try:
         res = sv.nps_behaviour(
             surveys, durations, summary, customers=customers, adjust_for=adjust,
-            horizon=months * _DAYS_PER_MONTH, unit="D", summary_unit="W",
+            horizon=months * DAYS_PER_MONTH, unit="D", summary_unit="W",
         )
     except ValueError as exc:  # e.g. no surveyed customer in the purchase history
         ctx.text(t["behaviour_unavailable"].format(reason=str(exc)))
