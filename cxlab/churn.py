@@ -34,6 +34,8 @@ from cxlab.units import unit_days
 
 __all__ = [
     "ChurnThresholdAnalysis",
+    "ThresholdChoice",
+    "choose_churn_threshold",
     "churn_table",
     "churn_threshold_analysis",
     "contractual_durations",
@@ -50,13 +52,15 @@ class ChurnThresholdAnalysis(Result):
     tradeoff : DataFrame
         Per candidate ``threshold``: ``false_churn_rate``, ``share_flagged``.
     recommended : DataFrame
-        Per quantile q: ``threshold`` (the q-th KM percentile of gaps), ``false_churn_rate``,
-        ``share_flagged``.
+        Per quantile q: ``threshold`` chosen by :func:`choose_churn_threshold` (the q-th KM
+        percentile of gaps, or of the pauses that end when the curve levels off above 1 - q),
+        ``rule``, ``false_churn_rate``, ``share_flagged``.
     unit : str
     n_customers, n_gaps, n_open : int
     """
 
-    def __init__(self, curve, tradeoff, recommended, unit, n_customers, n_gaps, n_open):
+    def __init__(self, curve, tradeoff, recommended, unit, n_customers, n_gaps, n_open, open_gaps=None):
+        self.open_gaps = np.asarray(open_gaps if open_gaps is not None else [], dtype=float)
         self.curve = curve
         self.tradeoff = tradeoff
         self.recommended = recommended
@@ -83,6 +87,92 @@ class ChurnThresholdAnalysis(Result):
     def to_dict(self) -> dict[str, Any]:
         return to_builtin({"unit": self.unit, "n_customers": self.n_customers, "n_gaps": self.n_gaps,
                            "n_open": self.n_open, "recommended": self.recommended, "tradeoff": self.tradeoff})
+
+
+    def choose(self, quantile: float = 0.9) -> "ThresholdChoice":
+        """The no-purchase threshold by the stated rule (see :func:`choose_churn_threshold`)."""
+        return choose_churn_threshold(self, quantile)
+
+
+class ThresholdChoice(Result):
+    """A churn threshold and the rule that chose it.
+
+    Attributes
+    ----------
+    threshold : float
+        Days (or the analysis' unit) without a purchase after which a customer counts as churned.
+    rule : {"km_quantile", "returning_quantile"}
+        ``km_quantile``: the ``quantile``-th percentile of the Kaplan-Meier gap
+        distribution. ``returning_quantile``: that percentile was not reached
+        (the curve levels off above ``1 - quantile``), so the threshold is the
+        ``quantile``-th percentile of the pauses that end.
+    quantile : float
+    plateau : float
+        The lowest value of the gap curve, P(pause > longest completed gap): the
+        share of pauses not seen to end, mostly of customers who left.
+    false_churn_rate : float
+        Share of pauses of returning customers longer than the threshold (for
+        ``km_quantile``: of all pauses, as the curve estimates them).
+    share_flagged : float
+        Share of customers whose current pause exceeds the threshold.
+    """
+
+    def __init__(self, threshold, rule, quantile, plateau, false_churn_rate, share_flagged, unit):
+        self.threshold = float(threshold)
+        self.rule = rule
+        self.quantile = float(quantile)
+        self.plateau = float(plateau)
+        self.false_churn_rate = float(false_churn_rate)
+        self.share_flagged = float(share_flagged)
+        self.unit = unit
+
+    def summary(self) -> Summary:
+        table = pd.DataFrame({"value": [self.threshold, self.quantile, self.plateau, self.false_churn_rate,
+                                        self.share_flagged]},
+                             index=["threshold", "quantile", "plateau", "false_churn_rate", "share_flagged"])
+        return Summary("Churn threshold", [("", table)], [f"Rule: {self.rule}; time in {self.unit}."])
+
+    def to_dict(self) -> dict[str, Any]:
+        return to_builtin({k: getattr(self, k) for k in ("threshold", "rule", "quantile", "plateau",
+                                                          "false_churn_rate", "share_flagged", "unit")})
+
+
+def choose_churn_threshold(analysis: ChurnThresholdAnalysis, quantile: float = 0.9) -> ThresholdChoice:
+    """Choose the no-purchase churn threshold from the gap distribution; always yields a value.
+
+    Rule: X is the ``quantile``-th percentile of the Kaplan-Meier distribution of
+    pauses between purchases (open last pauses censored): ``quantile`` of all
+    pauses end within X. In non-contractual data some pauses never end (the
+    customer has left), so the curve can level off above ``1 - quantile`` — on
+    CDNOW it stays above 20 %. Then X is the ``quantile``-th percentile of the
+    pauses that *do* end, estimated as the mixture-cure reading of the same
+    curve: ``F(x) = (1 - S(x)) / (1 - S_min)`` with ``S_min`` the curve's last
+    value (Maller & Zhou 1996, *Survival Analysis with Long-Term Survivors*).
+
+    Raises
+    ------
+    ValueError
+        When no pause ended (every customer bought once): no threshold can be
+        read from the data.
+    """
+    curve = analysis.curve
+    if curve.empty:
+        raise ValueError("no completed pause between two purchases: a churn threshold cannot be read from the data")
+    s = curve["survival"].to_numpy(float)
+    gap = curve["gap"].to_numpy(float)
+    plateau = float(s.min())
+    x = _km_quantile(curve, quantile)
+    if np.isfinite(x):
+        rule, false_rate = "km_quantile", float(_survival_at(curve, np.array([x]))[0])
+    else:
+        returning = (1.0 - s) / (1.0 - plateau)
+        x = float(gap[np.argmax(returning >= quantile - 1e-12)])
+        rule = "returning_quantile"
+        s_x = float(_survival_at(curve, np.array([x]))[0])
+        false_rate = (s_x - plateau) / (1.0 - plateau)
+    open_gaps = analysis.open_gaps
+    flagged = float(np.mean(open_gaps > x)) if open_gaps.size else float("nan")
+    return ThresholdChoice(x, rule, quantile, plateau, false_rate, flagged, analysis.unit)
 
 
 def _km_quantile(curve: pd.DataFrame, q: float) -> float:
@@ -145,12 +235,12 @@ def churn_threshold_analysis(
     curve = pd.DataFrame({"gap": t, "survival": s})
     open_gaps = g[censored]
 
+    partial = ChurnThresholdAnalysis(curve, None, None, unit, 0, 0, 0, open_gaps)
     rec_rows = []
     for q in quantiles:
-        x = _km_quantile(curve, q)
-        rec_rows.append({"quantile": q, "threshold": x,
-                         "false_churn_rate": float(_survival_at(curve, np.array([x]))[0]) if np.isfinite(x) else np.nan,
-                         "share_flagged": float(np.mean(open_gaps > x)) if np.isfinite(x) and open_gaps.size else np.nan})
+        choice = choose_churn_threshold(partial, q)
+        rec_rows.append({"quantile": q, "threshold": choice.threshold, "rule": choice.rule,
+                         "false_churn_rate": choice.false_churn_rate, "share_flagged": choice.share_flagged})
     recommended = pd.DataFrame(rec_rows)
     if candidates is None:
         top = float(np.nanpercentile(g[~censored], 99))
@@ -163,7 +253,8 @@ def churn_threshold_analysis(
         "share_flagged": [float(np.mean(open_gaps > x)) if open_gaps.size else np.nan for x in cand],
     })
     return ChurnThresholdAnalysis(curve, tradeoff, recommended, unit,
-                                  int(gaps["customer_id"].nunique()), int((~censored).sum()), int(censored.sum()))
+                                  int(gaps["customer_id"].nunique()), int((~censored).sum()), int(censored.sum()),
+                                  open_gaps)
 
 
 def plot_churn_threshold(data, *, ax=None, mark_quantiles: bool = True):

@@ -16,13 +16,18 @@ files are and how their columns map onto the data contract
       customers: {path: customers.csv}   # optional table
       surveys: {path: surveys.csv}       # optional table
     parameters:                          # every key optional (defaults below)
-      churn_threshold_days: 90
+      churn_threshold_days: 90           # default: chosen from the pauses between purchases
       horizon_months: 12
       discount_rate: 0.10                # annual
-      margin_rate: 0.30
-      program_cost: 0                    # loyalty programme cost per year, in currency
+      margin_rate: 0.30                  # default: from a margin column, else 30 % assumed
+      program_cost: 0                    # loyalty programme fixed cost per year, in currency
+      reward_rate: 0.03                  # loyalty rewards as a share of members' revenue
+      breakage: 0.2                      # share of rewards never redeemed
       observation_end: 2024-12-31        # default: last transaction date
-      calibration_end: null
+      calibration_end: null              # default: the last third of the window is held out
+
+The rules that turn these into the facts of a study (window, split, churn
+definition, margin) live in one place, :mod:`cxlab.study`.
 
 Every value can be overridden for one run (``cxlab report demo -p lang=ru
 -p margin_rate=0.25``): :meth:`ClientConfig.with_overrides` parses the text by
@@ -110,6 +115,18 @@ def _parse_date(text: Any) -> _dt.date | None:
     return _dt.date.fromisoformat(s)
 
 
+def _is_none(text: Any) -> bool:
+    return text is None or (isinstance(text, str) and text.strip().lower() in ("", "none", "null", "~", "auto"))
+
+
+def _parse_optional_int(text: Any) -> int | None:
+    return None if _is_none(text) else _parse_int(text)
+
+
+def _parse_optional_float(text: Any) -> float | None:
+    return None if _is_none(text) else _parse_float(text)
+
+
 def _parse_str(text: Any) -> str:
     if text is None:
         raise ValueError("expected text, got nothing")
@@ -163,13 +180,15 @@ PARAMETERS: dict[str, Parameter] = {
         Parameter("display_name", _parse_str, None, "text", "client name shown in the report title"),
         Parameter("lang", _parse_lang, "en", "en|ru", "report language"),
         Parameter("currency", _parse_currency, "RUB", "ISO 4217 code", "currency of the amounts"),
-        Parameter("churn_threshold_days", _parse_int, 90, "integer", "days without a purchase after which a customer counts as churned", _positive, "> 0"),
+        Parameter("churn_threshold_days", _parse_optional_int, None, "integer or none", "days without a purchase after which a customer counts as churned (default: chosen from the pauses between purchases; ignored when the customers table has contract end dates)", _positive, "> 0"),
         Parameter("horizon_months", _parse_int, 12, "integer", "forecast horizon for lifetime value, months", _positive, "> 0"),
         Parameter("discount_rate", _parse_float, 0.10, "number", "annual discount rate for lifetime value (0.10 = 10%)", lambda x: 0 <= x < 1, "0 <= rate < 1"),
-        Parameter("margin_rate", _parse_float, 0.30, "number", "gross margin as a share of revenue", lambda x: 0 < x <= 1, "0 < margin <= 1"),
-        Parameter("program_cost", _parse_float, 0.0, "number", "loyalty programme cost per year, in the client's currency", lambda x: x >= 0, ">= 0"),
+        Parameter("margin_rate", _parse_optional_float, None, "number or none", "gross margin as a share of revenue (default: measured from the transactions' margin column, else 30 % assumed)", lambda x: 0 < x <= 1, "0 < margin <= 1"),
+        Parameter("program_cost", _parse_float, 0.0, "number", "loyalty programme fixed cost per year, in the client's currency", lambda x: x >= 0, ">= 0"),
+        Parameter("reward_rate", _parse_float, 0.0, "number", "loyalty rewards (points, discounts) as a share of members' revenue", lambda x: 0 <= x < 1, "0 <= rate < 1"),
+        Parameter("breakage", _parse_float, 0.0, "number", "share of loyalty rewards never redeemed", lambda x: 0 <= x <= 1, "0 <= share <= 1"),
         Parameter("observation_end", _parse_date, None, "date (YYYY-MM-DD) or none", "end of the observation window (default: last transaction)"),
-        Parameter("calibration_end", _parse_date, None, "date (YYYY-MM-DD) or none", "end of the calibration period for hold-out checks (default: none)"),
+        Parameter("calibration_end", _parse_date, None, "date (YYYY-MM-DD) or none", "end of the calibration period for hold-out checks (default: the last third of the window, at most 52 weeks, is held out)"),
     )
 }
 #: Parameters stored at the top level of the config rather than in ``parameters``.
@@ -206,7 +225,7 @@ def parse_overrides(items: list[str] | tuple[str, ...] | None) -> dict[str, str]
 def find_root(root: str | os.PathLike | None = None) -> Path:
     """The project root: ``root`` if given, else ``$CXLAB_ROOT``, else the nearest
     folder at or above the working directory holding ``data/`` next to
-    ``pyproject.toml`` or ``reports/``."""
+    ``pyproject.toml`` or ``reports/``, else the checkout cxlab is installed from."""
     if root is None:
         root = os.environ.get("CXLAB_ROOT") or None
     if root is not None:
@@ -215,7 +234,10 @@ def find_root(root: str | os.PathLike | None = None) -> Path:
             raise ConfigError(f"project root {path} has no data/ folder")
         return path
     here = Path.cwd().resolve()
-    for folder in (here, *here.parents):
+    # the working folder or a parent of it, then the checkout cxlab itself is installed from
+    # (a notebook opened anywhere still finds the project it belongs to)
+    source = Path(__file__).resolve().parent.parent
+    for folder in (here, *here.parents, source):
         if (folder / "data").is_dir() and ((folder / "pyproject.toml").is_file() or (folder / "reports").is_dir()):
             return folder
     raise ConfigError(
@@ -312,6 +334,8 @@ class ClientConfig:
     params: dict[str, Any]
     root: Path
     path: Path
+    #: Names of the parameters set for this run only (``-p``), shown as such in the footer.
+    overridden: frozenset = frozenset()
 
     @property
     def folder(self) -> Path:
@@ -346,7 +370,35 @@ class ClientConfig:
             else:
                 params[name] = parsed
         _check_dates(params, file="-p")
-        return replace(self, params=params, **ident)
+        return replace(self, params=params, overridden=self.overridden | frozenset(overrides), **ident)
+
+    def to_resolved(self) -> dict[str, Any]:
+        """Everything a run needs, JSON-ready, with absolute paths: what the runner hands the kernel
+        so that ``client.yml`` is read once per run (see :meth:`from_resolved`)."""
+        return {
+            "name": self.name, "display_name": self.display_name, "lang": self.lang, "currency": self.currency,
+            "params": {k: (v.isoformat() if isinstance(v, _dt.date) else v) for k, v in self.params.items()},
+            "tables": {name: {"path": None if src.path is None else str(src.path), "columns": dict(src.columns),
+                              "options": dict(src.options), "engine": src.engine}
+                       for name, src in self.tables.items()},
+            "root": str(self.root), "path": str(self.path), "overridden": sorted(self.overridden),
+        }
+
+    @classmethod
+    def from_resolved(cls, source: Mapping[str, Any] | str | os.PathLike) -> "ClientConfig":
+        """The configuration :meth:`to_resolved` wrote (a mapping or the path of its JSON file).
+        Parameter values are parsed by the same rules as in ``client.yml``."""
+        if not isinstance(source, Mapping):
+            import json
+
+            source = json.loads(Path(source).read_text(encoding="utf-8"))
+        params = {name: PARAMETERS[name].coerce(value) for name, value in source["params"].items()}
+        tables = {name: TableSource(table=name, path=None if t["path"] is None else Path(t["path"]),
+                                    columns=dict(t["columns"]), options=dict(t["options"]), engine=t["engine"])
+                  for name, t in source["tables"].items()}
+        return cls(name=source["name"], display_name=source["display_name"], lang=source["lang"],
+                   currency=source["currency"], tables=tables, params=params, root=Path(source["root"]),
+                   path=Path(source["path"]), overridden=frozenset(source.get("overridden", ())))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able view (dates as ISO text, paths relative to the root)."""

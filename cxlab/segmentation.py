@@ -190,7 +190,8 @@ def rfm_scores(summary: pd.DataFrame, *, bins: int = 5, recency_unit: str = "W",
     if np.any(n_purchases < 1):
         rows = list(summary.index[n_purchases < 1][:5])
         raise ValueError(f"summary: n_purchases must be >= 1 for every customer (rows, first 5: {rows})")
-    days_since = (T - recency) * unit_days(recency_unit, name="recency_unit")
+    # whole days: a summary in weeks gives 5/7 * 7 = 4.999..., which would split ties in the quintiles
+    days_since = np.round((T - recency) * unit_days(recency_unit, name="recency_unit"), 6)
     money = revenue if monetary == "revenue" else revenue / n_purchases
     R = quantile_scores(-days_since, bins)          # fewer days since the last purchase = better
     F = quantile_scores(n_purchases, bins)

@@ -1087,10 +1087,11 @@ def nps_behaviour(
 
     Notes
     -----
-    * Cox model (Cox 1972), lifelines ``CoxPHFitter`` with indicators for
-      detractors and passives; promoters are the reference, so
+    * Cox model (Cox 1972) through :func:`cxlab.survival.fit_cox`, with
+      indicators for detractors and passives; promoters are the reference, so
       ``exp(coef)`` is the hazard ratio vs promoters.
-    * Log-rank: lifelines ``multivariate_logrank_test`` across the groups.
+    * Kaplan-Meier curves, restricted means and the log-rank test across the
+      groups through :func:`cxlab.survival.kaplan_meier`.
     * Churn probability ``F_g(h) = 1 - S_g(h)`` from the group's Kaplan-Meier
       curve with Greenwood variance; if the horizon exceeds a group's longest
       follow-up the curve is held flat (flagged in ``notes``).
@@ -1106,10 +1107,9 @@ def nps_behaviour(
       independent); ``A_D`` is treated as known. It assumes detractors would
       churn like promoters if converted -- a correlation, not a causal effect.
     """
-    from lifelines import CoxPHFitter, KaplanMeierFitter
     from lifelines.exceptions import ConvergenceError
-    from lifelines.statistics import multivariate_logrank_test
-    from lifelines.utils import restricted_mean_survival_time
+
+    from cxlab.survival import fit_cox, kaplan_meier
 
     if time_origin not in ("survey", "start"):
         raise ValueError(f"time_origin must be 'survey' or 'start', got {time_origin!r}")
@@ -1153,7 +1153,9 @@ def nps_behaviour(
     if len(df) == 0:
         raise ValueError("no surveyed customer can be followed up: check that durations and surveys share customer_id")
 
-    # --- Kaplan-Meier by group on the chosen origin
+    # --- Kaplan-Meier by group on the chosen origin (cxlab.survival), restricted means up to the horizon
+    km = kaplan_meier(df.assign(nps_group=df["nps_group"].astype(str)), duration_col="time", group_col="nps_group",
+                      tau=horizon, alpha=1 - conf_level, unit=unit, pairwise=False)
     ret_rows, curves = [], []
     for g in NPS_GROUPS:
         sub = df[df["nps_group"] == g]
@@ -1161,10 +1163,8 @@ def nps_behaviour(
         if len(sub) == 0:
             ret_rows.append(row | {k: math.nan for k in ("survival", "survival_low", "survival_high", "churn_probability", "churn_se", "rmst", "max_followup")})
             continue
-        kmf = KaplanMeierFitter(alpha=1 - conf_level).fit(sub["time"], sub["event"], label=g)
-        s, var = _greenwood_at(kmf, horizon)
+        s, var = _greenwood_at(km.fitters[g], horizon)
         se = math.sqrt(var)
-        rmst = float(restricted_mean_survival_time(kmf, t=horizon))
         max_fu = float(sub["time"].max())
         if max_fu < horizon:
             notes.append(f"Horizon {horizon:g} {unit} exceeds the longest follow-up of {g}s ({max_fu:.0f} {unit}): their curve is held flat beyond it.")
@@ -1176,40 +1176,27 @@ def nps_behaviour(
                 "survival_high": min(s + z * se, 1.0),
                 "churn_probability": 1 - s,
                 "churn_se": se,
-                "rmst": rmst,
+                "rmst": float(km.table.loc[g, "rmst"]),
                 "max_followup": max_fu,
             }
         )
-        sf = kmf.survival_function_.iloc[:, 0]
-        ci = kmf.confidence_interval_survival_function_
-        curves.append(
-            pd.DataFrame(
-                {
-                    "nps_group": g,
-                    "time": sf.index.to_numpy(float),
-                    "survival": sf.to_numpy(float),
-                    "ci_low": ci.iloc[:, 0].to_numpy(float),
-                    "ci_high": ci.iloc[:, 1].to_numpy(float),
-                }
-            )
-        )
+        curve = km.survival[km.survival["group"] == g]
+        curves.append(pd.DataFrame({"nps_group": g, **{c: curve[c].to_numpy(float)
+                                                        for c in ("time", "survival", "ci_low", "ci_high")}}))
     retention = pd.DataFrame(ret_rows)
     survival_curves = pd.concat(curves, ignore_index=True) if curves else pd.DataFrame(columns=["nps_group", "time", "survival", "ci_low", "ci_high"])
 
     present = [g for g in NPS_GROUPS if (df["nps_group"] == g).any()]
-    if len(present) >= 2:
-        lr = multivariate_logrank_test(df["time"], df["nps_group"].astype(str), df["event"])
-        logrank = {"statistic": float(lr.test_statistic), "df": len(present) - 1, "p_value": float(lr.p_value)}
+    if km.logrank is not None:
+        logrank = {"statistic": km.logrank["test_statistic"], "df": km.logrank["df"], "p_value": km.logrank["p_value"]}
     else:
         logrank = {"statistic": math.nan, "df": 0, "p_value": math.nan}
 
-    # --- Cox proportional hazards, promoters as reference, tenure time scale
+    # --- Cox proportional hazards (cxlab.survival), promoters as reference, tenure time scale
     hr_rows = []
     others = [g for g in ("detractor", "passive") if g in present]
     if "promoter" in present and others and df["event"].any():
-        cox_df = pd.DataFrame({"duration": df["duration"], "event": df["event"].astype(int)})
-        if time_origin == "survey":
-            cox_df["entry"] = df["entry"]  # any column left in the frame would be a covariate
+        cox_df = pd.DataFrame({"duration": df["duration"], "event": df["event"].astype(int), "entry": df["entry"]})
         covariates = _cox_covariates(customers, adjust_for, df.index)
         if covariates is not None:
             cox_df = cox_df.join(covariates)
@@ -1220,29 +1207,16 @@ def nps_behaviour(
         for g in others:
             cox_df[g] = (df["nps_group"] == g).astype(float)
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                cph = CoxPHFitter(alpha=1 - conf_level).fit(
-                    cox_df,
-                    duration_col="duration",
-                    event_col="event",
-                    entry_col="entry" if time_origin == "survey" else None,
-                )
-            s = cph.summary
-            lo_col = [c for c in s.columns if c.startswith("exp(coef) lower")][0]
-            hi_col = [c for c in s.columns if c.startswith("exp(coef) upper")][0]
+            cox = fit_cox(cox_df, covariates=[c for c in cox_df.columns if c not in ("duration", "event", "entry")],
+                          entry_col="entry" if time_origin == "survey" else None, alpha=1 - conf_level,
+                          check_ph=False)
+            hr = cox.hazard_ratios
             for g in others:
-                hr_rows.append(
-                    {
-                        "nps_group": g,
-                        "hazard_ratio": float(s.loc[g, "exp(coef)"]),
-                        "ci_low": float(s.loc[g, lo_col]),
-                        "ci_high": float(s.loc[g, hi_col]),
-                        "p_value": float(s.loc[g, "p"]),
-                    }
-                )
-        except ConvergenceError as exc:
-            notes.append(f"Cox model did not converge ({exc.__class__.__name__}); hazard ratios not estimated.")
+                hr_rows.append({"nps_group": g, "hazard_ratio": float(hr.loc[g, "hazard_ratio"]),
+                                "ci_low": float(hr.loc[g, "hr_ci_low"]), "ci_high": float(hr.loc[g, "hr_ci_high"]),
+                                "p_value": float(hr.loc[g, "p_value"])})
+        except (ConvergenceError, ValueError) as exc:
+            notes.append(f"Cox model could not be fitted ({exc}); hazard ratios not estimated.")
     else:
         notes.append("Cox model needs promoters, another group and at least one churn event; hazard ratios not estimated.")
     hazard_ratios = pd.DataFrame(hr_rows, columns=["nps_group", "hazard_ratio", "ci_low", "ci_high", "p_value"])

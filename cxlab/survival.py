@@ -510,6 +510,7 @@ def fit_cox(
     penalizer: float = 0.0,
     aggregate: bool = False,
     check_ph: bool | None = None,
+    entry_col: str | None = None,
 ) -> CoxResult:
     """Cox proportional-hazards model of churn (Cox 1972), Efron's tie handling.
 
@@ -537,18 +538,22 @@ def fit_cox(
         ``{column: level}`` reference of a categorical covariate (default: its most frequent level).
     check_ph : bool, optional
         Run the Schoenfeld-residual test (Grambsch & Therneau 1994, rank time);
-        default only when fewer than 200,000 rows are fitted.
+        default only when fewer than 200,000 rows are fitted (never with ``entry_col``).
+    entry_col : str, optional
+        Time (same scale as the duration) at which each customer enters the risk
+        set: left truncation, e.g. follow-up that starts at a survey answer
+        while the time scale is tenure.
     """
     import time
 
     from lifelines import CoxPHFitter
     from lifelines.statistics import proportional_hazard_test
 
-    _check_frame(data, [duration_col, event_col, weights_col], "fit_cox")
+    _check_frame(data, [duration_col, event_col, weights_col, entry_col], "fit_cox")
     strata_cols = [strata] if isinstance(strata, str) else list(strata or [])
     _check_frame(data, strata_cols, "fit_cox")
     if covariates is None:
-        skip = {duration_col, event_col, weights_col, *strata_cols}
+        skip = {duration_col, event_col, weights_col, entry_col, *strata_cols}
         covariates = [c for c in data.columns if c not in skip]
     covariates = list(covariates)
     _check_frame(data, covariates, "fit_cox")
@@ -564,6 +569,9 @@ def fit_cox(
         raise ValueError(f"fit_cox: covariate(s) {constant} do not vary; drop them")
     frame = X.copy()
     frame["_duration"], frame["_event"], frame["_w"] = d, e.astype(int), w
+    if entry_col is not None:
+        frame["_entry"] = data[entry_col].to_numpy(float)
+        check_ph = False  # lifelines' residual test does not take delayed entry
     for s in strata_cols:
         frame[s] = data[s].to_numpy()
     if aggregate:
@@ -577,7 +585,8 @@ def fit_cox(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         cph.fit(frame if use_weights else frame.drop(columns="_w"), duration_col="_duration", event_col="_event",
-                weights_col="_w" if use_weights else None, strata=strata_cols or None, batch_mode=batch)
+                weights_col="_w" if use_weights else None, strata=strata_cols or None, batch_mode=batch,
+                entry_col="_entry" if entry_col is not None else None)
     fit_seconds = time.perf_counter() - start
     s = cph.summary
     z = stats.norm.ppf(1 - alpha / 2)

@@ -122,3 +122,43 @@ def test_contractual_durations():
         contractual_durations(bad, observation_end="2024-12-31")
     with pytest.raises(ValueError, match="missing column"):
         contractual_durations(customers.drop(columns="end_date"), observation_end="2024-12-31")
+
+
+def test_threshold_when_the_gap_curve_levels_off_is_the_percentile_of_pauses_that_end():
+    # After each purchase a customer leaves for good with probability 0.3 (the open pause never
+    # ends); otherwise the next purchase follows an exponential pause of mean 30 days. About 30 %
+    # of pauses never end, so the gap curve levels off far above 10 % and the 90 % percentile of
+    # all pauses does not exist; the rule then takes the 90 % percentile of the pauses that
+    # end: 30 ln 10.
+    rng = np.random.default_rng(3)
+    rows = []
+    observation = 720.0
+    for i in range(3000):
+        t = rng.uniform(0, observation / 2)
+        while True:
+            if rng.random() < 0.3:
+                rows.append((i, observation - t, True))
+                break
+            g = rng.exponential(30.0)
+            if t + g > observation:
+                rows.append((i, observation - t, True))
+                break
+            rows.append((i, g, False))
+            t += g
+    gaps = pd.DataFrame(rows, columns=["customer_id", "gap", "censored"])
+    res = churn_threshold_analysis(gaps, quantiles=(0.9,))
+    assert np.isnan(res.threshold(0.9))
+    choice = res.choose(0.9)
+    assert choice.rule == "returning_quantile"
+    assert choice.plateau > 0.1
+    assert choice.threshold == pytest.approx(30 * np.log(10), rel=0.08)
+    assert choice.false_churn_rate == pytest.approx(0.10, abs=0.01)
+    rec = res.recommended.set_index("quantile")
+    assert rec.loc[0.9, "threshold"] == choice.threshold and rec.loc[0.9, "rule"] == "returning_quantile"
+    json.dumps(choice.to_dict())
+
+
+def test_threshold_rule_prefers_the_km_percentile_when_it_is_reached():
+    res = churn_threshold_analysis(_gaps(), quantiles=(0.9,))
+    choice = res.choose(0.9)
+    assert choice.rule == "km_quantile" and choice.threshold == res.threshold(0.9)

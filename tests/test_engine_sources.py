@@ -124,7 +124,7 @@ def test_warehouse_table_fingerprint_follows_the_data():
     """A table that cannot be hashed byte by byte is fingerprinted by an engine-computed checksum."""
     from types import SimpleNamespace
 
-    from cxlab.report.runner import _engine_fingerprint
+    from cxlab.report.provenance import _engine_fingerprint
 
     tx = pd.read_csv(DEMO / "transactions.csv", parse_dates=["timestamp"], dtype={"customer_id": str})
 

@@ -33,13 +33,13 @@ def test_exploratory_notebook_runs(notebook: Path, tmp_path: Path):
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
-    from cxlab.report.runner import _kernel_environment, ensure_python3_kernel
+    from cxlab.report.notebook import ensure_python3_kernel, kernel_environment
 
     if not (REPO / "data" / "demo" / "transactions.csv").is_file():
         pytest.skip("demo data not generated (python -m cxlab.datasets --out data/demo)")
     ensure_python3_kernel()
     try:
-        with _kernel_environment():
+        with kernel_environment():
             pm.execute_notebook(
                 str(notebook), str(tmp_path / notebook.name), kernel_name="python3", cwd=str(notebook.parent),
                 progress_bar=False, execution_timeout=300, start_timeout=120,

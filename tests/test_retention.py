@@ -252,34 +252,3 @@ def test_sbg_input_validation():
         ShiftedBetaGeometric().fit([100, 100, 100])
     with pytest.raises(RuntimeError, match="not fitted"):
         ShiftedBetaGeometric().survival_function(3)
-
-
-# ---------------------------------------------------------------------------
-# report section
-# ---------------------------------------------------------------------------
-@pytest.mark.parametrize("lang,contractual", [("en", False), ("ru", True)])
-def test_report_section_renders(lang, contractual):
-    from cxlab.data.io import ClientData
-    from cxlab.datasets import make_demo_dataset
-    from cxlab.report.context import ReportContext
-    from cxlab.report.sections import retention as section
-
-    ds = make_demo_dataset(800, seed=5, contractual=contractual, order_ids=False)
-    ctx = ReportContext(ClientData(ds.transactions, ds.customers, ds.surveys), {"observation_end": None},
-                        lang=lang, display=False)
-    ctx.begin_section("retention", section.TEXTS)
-    try:
-        section.build(ctx)
-    finally:
-        ctx.end_section()
-    kinds = [k for k, _ in ctx.blocks]
-    assert kinds.count("figure") == 4  # heatmap, curves, Kaplan-Meier, hazard ratios
-    html = "\n".join(h for _, h in ctx.blocks)
-    assert section.TEXTS[lang]["title"] in html
-    metrics = ctx.metrics_dict()
-    assert 0 < metrics["retention_month_1"] < 1
-    assert 0 < metrics["churn_hazard_ratio_loyalty_member"] < 5
-    assert ("churn_threshold_days" in metrics) is (not contractual)
-    if lang == "ru":
-        assert "отношение рисков" in html and "Удержание по когортам" in html
-    assert set(section.TEXTS["en"]) == set(section.TEXTS["ru"])

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import math
-from types import SimpleNamespace
 
 import matplotlib
 
@@ -446,49 +445,3 @@ def test_plots_return_axes():
     ax4 = sv.plot_survival_by_group(res)
     assert len(ax4.get_lines()) >= 3
     assert isinstance(sv.plot_survival_by_group(data=res.survival_curves, ci=False), matplotlib.axes.Axes)
-
-
-# --------------------------------------------------------------------------- report section
-def _report_ctx(lang, data):
-    from cxlab.report.context import ReportContext
-
-    params = {"churn_threshold_days": 90, "horizon_months": 12, "margin_rate": 0.3, "observation_end": None}
-    return ReportContext(data, params, lang=lang, currency="RUB", display=False)
-
-
-def test_report_section_texts_are_complete():
-    from cxlab.report.sections import survey as section
-
-    assert set(section.TEXTS) == {"en", "ru"}
-    assert set(section.TEXTS["en"]) == set(section.TEXTS["ru"])
-
-
-def test_report_section_quiet_without_surveys():
-    from cxlab.report.sections import survey as section
-
-    ctx = _report_ctx("en", SimpleNamespace(transactions=pd.DataFrame(), customers=None, surveys=None))
-    section.build(ctx)
-    assert ctx.blocks == [] and ctx.metrics == {}
-
-
-@pytest.mark.parametrize("lang, contractual", [("en", False), ("ru", True)])
-def test_report_section_renders_on_demo_data(lang, contractual):
-    datasets = pytest.importorskip("cxlab.datasets")
-    pytest.importorskip("cxlab.data")
-    from cxlab.report.sections import build
-    from cxlab.report.sections import survey as section
-
-    ds = datasets.make_demo_dataset(n_customers=1500, seed=1, contractual=contractual)
-    data = SimpleNamespace(transactions=ds.transactions, customers=ds.customers, surveys=ds.surveys)
-    ctx = _report_ctx(lang, data)
-    assert build("survey", ctx)
-    kinds = [k for k, _ in ctx.blocks]
-    assert kinds.count("figure") >= 3 and "how_to_read" in kinds and "caveat" in kinds
-    assert {"nps", "survey_answers", "detractor_churn_hazard_ratio", "detractor_revenue_at_stake"} <= set(ctx.metrics)
-    assert -100 <= ctx.metrics["nps"].value <= 100
-    html = ctx.to_html()
-    assert ("Net Promoter" in html) if lang == "en" else ("индекс потребительской лояльности" in html)
-    # churn comes from contract end dates when the customers table has them, else from purchases
-    churn_source = "behaviour_contract" if contractual else "behaviour_transactions"
-    assert section.TEXTS[lang][churn_source].split("{")[0][:30] in html
-    json.dumps(ctx.metrics_dict())

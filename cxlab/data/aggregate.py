@@ -227,23 +227,33 @@ def _period_end_day(ordinal: pd.Series, period: str) -> pd.Series:
 
 
 # ----------------------------------------------------------------------------- overview
-def log_overview(transactions: Any) -> dict[str, Any]:
+def log_overview(transactions: Any, *, observation_end: Any = None) -> dict[str, Any]:
     """Size and span of a transaction log, computed by its engine.
+
+    Parameters
+    ----------
+    observation_end : date, optional
+        Count only transactions on or before this day (default: all).
 
     Returns
     -------
-    dict with ``rows``, ``customers``, ``returns`` (rows with a negative
-    amount), ``revenue`` (net), ``first`` and ``last`` (Timestamps of the
-    first and last transaction; NaT for an empty log).
+    dict with ``rows``, ``customers`` (with any row, returns-only customers
+    included), ``returns`` (rows with a negative amount), ``returned`` (their
+    total, as a positive amount), ``revenue`` (net of returns), ``first`` and
+    ``last`` (Timestamps of the first and last transaction; NaT for an empty log).
     """
     if isinstance(transactions, pd.DataFrame) and transactions.empty:
         # an empty frame has no column types for an engine to read: nothing to ask it
-        return {"rows": 0, "customers": 0, "returns": 0, "revenue": 0.0, "first": pd.NaT, "last": pd.NaT}
+        return {"rows": 0, "customers": 0, "returns": 0, "returned": 0.0, "revenue": 0.0,
+                "first": pd.NaT, "last": pd.NaT}
     t = transactions_table(transactions)
+    if observation_end is not None:
+        t = t.filter(_day_number(t.timestamp) <= _to_day_number(observation_end, "observation_end"))
     row = t.aggregate(
         rows=t.count(),
         customers=t.customer_id.nunique(),
         returns=_count_true(t.amount < 0),
+        returned=(-t.amount).sum(where=t.amount < 0),
         revenue=t.amount.sum(),
         first=t.timestamp.min(),
         last=t.timestamp.max(),
@@ -252,7 +262,8 @@ def log_overview(transactions: Any) -> dict[str, Any]:
         "rows": int(row["rows"]),
         "customers": int(row["customers"]),
         "returns": int(row["returns"] or 0),
-        "revenue": float(row["revenue"] or 0.0),
+        "returned": float(row["returned"]) if pd.notna(row["returned"]) else 0.0,
+        "revenue": float(row["revenue"]) if pd.notna(row["revenue"]) else 0.0,
         "first": pd.Timestamp(row["first"]) if pd.notna(row["first"]) else pd.NaT,
         "last": pd.Timestamp(row["last"]) if pd.notna(row["last"]) else pd.NaT,
     }

@@ -1,9 +1,13 @@
 """Per-client HTML reports rendered from the parameterised notebook ``notebooks/report.ipynb``.
 
-* :class:`ReportContext` — what a section's ``build(ctx)`` writes through.
-* :func:`render_report` — one client → ``reports/<client>/<run-id>/report.html``
-  (+ ``metrics.json``, ``run.json``, the executed notebook).
-* :func:`run_batch` — many clients in parallel processes, manifest and index page.
+* :mod:`~cxlab.report.runner` — one client → ``reports/<client>/<run-id>/report.html``
+  (+ ``metrics.json``, ``run.json``, the executed notebook): :func:`render_report`.
+* :mod:`~cxlab.report.notebook` — the kernel side: Papermill engines, kernel reuse.
+* :mod:`~cxlab.report.provenance` — fingerprints, versions, the reproducibility footer.
+* :mod:`~cxlab.report.html` — the one path by which text reaches the page; the page itself.
+* :mod:`~cxlab.report.context` — :class:`ReportContext`, what a section reads and writes through.
+* :mod:`~cxlab.report.sections` — one module per analysis, its texts (en, ru) beside it as YAML.
+* :mod:`~cxlab.report.batch` — many clients in parallel processes, manifest and index page.
 
 The runner and batch parts import Papermill and nbconvert, so they are loaded
 on first use: a kernel rendering a report only needs the context.

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import csv
 import datetime as _dt
-import html
 import io
 import json
 import multiprocessing
@@ -28,8 +27,8 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from cxlab.config import ConfigError, find_root, list_clients
-from cxlab.report.context import write_json_atomic
-from cxlab.report.runner import RunResult, _write_text_atomic, render_report_safe
+from cxlab.report.files import write_json_atomic, write_text_atomic
+from cxlab.report.runner import RunResult, render_report_safe
 
 __all__ = ["BatchResult", "run_batch", "write_index"]
 
@@ -154,7 +153,7 @@ def run_batch(
     writer = csv.DictWriter(buf, fieldnames=MANIFEST_COLUMNS, lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
-    _write_text_atomic(manifest_csv, buf.getvalue())
+    write_text_atomic(manifest_csv, buf.getvalue())
     index = write_index(root_path, ordered)
     return BatchResult(results=ordered, duration_s=duration, manifest_json=manifest_json,
                        manifest_csv=manifest_csv, index_html=index)
@@ -185,7 +184,7 @@ def _latest_failure(folder: Path) -> dict[str, Any] | None:
 def write_index(root: str | os.PathLike | None = None, results: Iterable[RunResult] | None = None) -> Path:
     """Write ``reports/index.html``: every client's latest report, and its failure when the last
     run failed (a later failure than the latest good report, or a failure in ``results``)."""
-    from cxlab.report.export import page
+    from cxlab.report.html import escape, page
 
     root_path = find_root(root)
     reports = root_path / "reports"
@@ -210,7 +209,7 @@ def write_index(root: str | os.PathLike | None = None, results: Iterable[RunResu
             failures[r.client] = f"{r.stage}{where}: {r.error}"
         else:
             failures.pop(r.client, None)
-    e = html.escape
+    e = escape
     rows = []
     for client in sorted(set(latest) | set(failures)):
         info = latest.get(client)
@@ -234,5 +233,5 @@ def write_index(root: str | os.PathLike | None = None, results: Iterable[RunResu
         f"<th>Finished (UTC)</th><th>Error</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
     )
     out = reports / "index.html"
-    _write_text_atomic(out, page(body, title="cxlab reports", lang="en"))
+    write_text_atomic(out, page(body, title="cxlab reports", lang="en"))
     return out

@@ -1,156 +1,122 @@
-"""``ReportContext``: what a report section sees and writes through.
+"""``ReportContext``: what a report section reads and writes through.
 
-A section module exposes ``build(ctx)`` and uses only this API::
+A section module exposes ``build(ctx)`` (and optionally ``unmet(study)``) and
+uses only this API::
 
-    ctx.data        # cxlab.data.ClientData (transactions, customers, surveys, quality)
-    ctx.params      # churn_threshold_days, horizon_months, discount_rate, margin_rate,
-                    # program_cost, observation_end, calibration_end (Timestamps or None)
+    ctx.study       # cxlab.study.Study: the data and every fact of the study, decided once
     ctx.lang        # "en" | "ru"
-    ctx.currency    # ISO code
     ctx.fmt         # Formatter: money, pct, pp, num, int, date, ...
-    ctx.heading(text); ctx.text(md); ctx.how_to_read(md); ctx.caveat(md)
-    ctx.table(df, formats=None, caption=None); ctx.figure(fig, alt=None)
-    ctx.metric(name, value, label=None, kind=None)
+    ctx.texts       # the section's texts in ctx.lang (sections/<name>.yml)
+    ctx.tr(key, **values)            # a filled template, to pass into another template
+    ctx.heading(key, **values)       # a sub-heading (the section's title is added for it)
+    ctx.text(key, **values); ctx.how_to_read(key, **values); ctx.caveat(key, **values)
+    ctx.bullets(items)               # a list of plain sentences
+    ctx.table(df, formats=None, caption=None, empty=None); ctx.figure(fig, alt=None)
+    ctx.metric(name, value, ci=None) # a headline figure defined in metrics.yml
 
-Each call renders immediately in the notebook (IPython rich display, HTML
-only — no scripts) and is also kept in ``ctx.blocks`` so a report can be
-previewed or tested without a kernel (``display=False``). Metrics accumulate
-in ``ctx.metrics`` and end up in ``metrics.json`` and the executive summary.
+Text reaches the page only through templates of the section's text file filled
+with values that are escaped (:mod:`cxlab.report.html`), so client data (a
+channel name, a display name) can never become markup. Each call renders
+immediately in the notebook (IPython rich display, HTML only — no scripts)
+and is kept in ``ctx.blocks`` so a report can be previewed or tested without a
+kernel (``display=False``). Metrics accumulate in ``ctx.metrics`` and end up
+in ``metrics.json`` and the executive summary.
 """
 from __future__ import annotations
 
 import base64
-import contextlib
 import datetime as _dt
-import html
 import io
-import json
 import math
 import os
-import tempfile
+import sys
+import traceback
 from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+import yaml
 
+from cxlab.report.files import write_json_atomic
 from cxlab.report.formatting import MISSING, Formatter
+from cxlab.report.html import Trusted, escape, fill, markdown_to_html, render_text
+from cxlab.report.texts import load_texts, ui_texts
 
-__all__ = ["ReportContext", "MetricRecord", "markdown_to_html", "write_json_atomic"]
+__all__ = ["MetricDefinition", "MetricRecord", "ReportContext", "metric_definitions", "open_report"]
 
-_UI = {
-    "en": {"how_to_read": "How to read this", "caveat": "Caveat", "rows_shown": "First {n} of {total} rows shown."},
-    "ru": {"how_to_read": "Как читать", "caveat": "Оговорка", "rows_shown": "Показаны первые {n} из {total} строк."},
-}
-
-_MD = None
+KINDS = ("money", "pct", "pp", "num", "int", "days", "date", "text")
 
 
-def markdown_to_html(text: str) -> str:
-    """Markdown → HTML (mistune, which nbconvert already depends on); tables allowed."""
-    global _MD
-    if _MD is None:
-        import mistune
+@dataclass(frozen=True)
+class MetricDefinition:
+    """One headline metric as ``metrics.yml`` defines it."""
 
-        _MD = mistune.create_markdown(escape=False, plugins=["table", "strikethrough"])
-    return str(_MD(str(text))).strip()
+    name: str
+    kind: str
+    section: str
+    headline: bool
+    interval: bool
+    digits: int | None
+    texts: Mapping[str, Mapping[str, str]]  # lang -> label, definition, population
 
-
-@contextlib.contextmanager
-def atomic_path(path: str | os.PathLike):
-    """Yield a temporary path beside ``path``; on success it is renamed onto ``path``.
-
-    Readers never see half a file: the rename is atomic, and on any error the
-    temporary file is removed and ``path`` is left as it was.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        yield Path(tmp)
-        os.chmod(tmp, file_mode())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    def label(self, lang: str) -> str:
+        return self.texts[lang]["label"]
 
 
-def write_json_atomic(path: str | os.PathLike, payload: Any) -> None:
-    """Write JSON atomically (see :func:`atomic_path`)."""
-    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(payload, fh, ensure_ascii=False, indent=2, sort_keys=False, default=_json_default)
-        fh.write("\n")
-
-
-def file_mode() -> int:
-    """Permissions of a newly created file under the current umask (mkstemp would give 0600)."""
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
-def _json_default(obj: Any) -> Any:
-    from cxlab._base import to_builtin
-
-    out = to_builtin(obj)
-    if out is obj:
-        if isinstance(obj, (_dt.date, _dt.datetime)):
-            return obj.isoformat()
-        if isinstance(obj, Path):
-            return str(obj)
-        raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
+@lru_cache(maxsize=1)
+def metric_definitions() -> dict[str, MetricDefinition]:
+    """The metric registry (``cxlab/report/metrics.yml``), checked on load."""
+    raw = yaml.safe_load(resources.files("cxlab.report").joinpath("metrics.yml").read_text(encoding="utf-8"))
+    out = {}
+    for name, d in raw.items():
+        if d.get("kind") not in KINDS:
+            raise ValueError(f"metrics.yml: {name}: kind must be one of {KINDS}, got {d.get('kind')!r}")
+        texts = {lang: d[lang] for lang in ("en", "ru")}
+        for lang, t in texts.items():
+            missing = {"label", "definition", "population"} - set(t)
+            if missing:
+                raise ValueError(f"metrics.yml: {name}.{lang} lacks {sorted(missing)}")
+        out[name] = MetricDefinition(name, d["kind"], d["section"], bool(d.get("headline", False)),
+                                     bool(d.get("interval", False)), d.get("digits"), texts)
     return out
 
 
 @dataclass
 class MetricRecord:
-    """One headline figure: value plus how to word it in the executive summary."""
+    """One recorded headline figure: its value (and interval) and its definition."""
 
-    name: str
+    definition: MetricDefinition
     value: Any
-    label: str
-    kind: str
-    section: str | None
+    ci: tuple[float, float] | None = None
     digits: int | None = None
-    headline: bool = True
+
+    @property
+    def name(self) -> str:
+        return self.definition.name
+
+    @property
+    def kind(self) -> str:
+        return self.definition.kind
+
+    @property
+    def section(self) -> str:
+        return self.definition.section
+
+    @property
+    def headline(self) -> bool:
+        return self.definition.headline
 
 
-# Name fragments that say how a metric without an explicit ``kind`` should be shown.
-_PCT_HINTS = ("rate", "share", "pct", "percent", "retention", "churn", "prob", "fraction", "uplift_pct")
-_MONEY_HINTS = ("revenue", "ltv", "clv", "value", "cost", "profit", "spend", "money", "aov", "margin_total", "npv")
+def _json_value(value: Any) -> Any:
+    from cxlab._base import to_builtin
 
-
-def _guess_kind(name: str, value: Any) -> str:
-    if isinstance(value, (bool, np.bool_)) or isinstance(value, str):
-        return "text"
     if isinstance(value, (pd.Timestamp, _dt.date, np.datetime64)):
-        return "date"
-    low = name.lower()
-    if any(h in low for h in _PCT_HINTS):
-        return "pct"
-    if any(h in low for h in _MONEY_HINTS):
-        return "money"
-    if isinstance(value, (int, np.integer)) or low.startswith("n_") or low.endswith("_count"):
-        return "int"
-    return "num"
-
-
-def _cache_value(value: Any) -> Any:
-    """A hashable stand-in for an argument of :meth:`ReportContext.cached` (dates as Timestamps)."""
-    if isinstance(value, (_dt.date, np.datetime64)) and not isinstance(value, pd.Timestamp):
-        return pd.Timestamp(value)
-    if isinstance(value, (list, tuple)):
-        return tuple(_cache_value(v) for v in value)
-    return value
-
-
-def _as_param_value(name: str, value: Any) -> Any:
-    if name in ("observation_end", "calibration_end") and value is not None:
-        return pd.Timestamp(value)
-    return value
+        return None if pd.isna(value) else pd.Timestamp(value).date().isoformat()
+    return to_builtin(value)
 
 
 class ReportContext:
@@ -158,51 +124,34 @@ class ReportContext:
 
     Parameters
     ----------
-    data : ClientData
-        The client's tables as loaded by :func:`cxlab.data.load_client_data`.
-    params : mapping
-        Study parameters (see :mod:`cxlab.config`); dates become ``pd.Timestamp``.
-    lang : {"en", "ru"}
-    currency : str
-        ISO 4217 code.
-    client, display_name : str
-        Client id and the name shown in titles.
+    study : Study
+        The client's study (:class:`cxlab.study.Study`): data and resolved facts.
     display : bool
         Render through IPython rich display (in a kernel). With ``False`` the
         output is only recorded in :attr:`blocks` (tests, previews).
     """
 
-    def __init__(
-        self,
-        data: Any,
-        params: Mapping[str, Any] | None = None,
-        *,
-        lang: str = "en",
-        currency: str = "RUB",
-        client: str = "",
-        display_name: str = "",
-        display: bool = True,
-        config: Any = None,
-    ):
-        self.data = data
-        self.params = {k: _as_param_value(k, v) for k, v in dict(params or {}).items()}
-        self.lang = lang
-        self.currency = str(currency).upper()
-        self.fmt = Formatter(lang, self.currency)
-        self.client = client
-        self.display_name = display_name or client
-        self.config = config
+    def __init__(self, study: Any, *, display: bool = True):
+        self.study = study
+        self.lang = study.lang
+        self.currency = study.currency
+        self.fmt = Formatter(self.lang, self.currency)
+        self.client = study.client
+        self.display_name = study.display_name
         self.metrics: dict[str, MetricRecord] = {}
         self.blocks: list[tuple[str, str]] = []  # (kind, html) in render order
-        self.sections_rendered: list[str] = []
+        #: every section built so far: name -> {"status": ok|not_available|failed, "reason": text}
+        self.sections: dict[str, dict[str, str]] = {}
         self.section: str | None = None
+        self.texts: Mapping[str, Any] = {}
         self._display = display
-        self._texts: Mapping[str, Any] = {}
-        self._anchored = False
-        self._cache: dict[tuple, tuple[Any, Any]] = {}
 
     def __repr__(self) -> str:
         return f"ReportContext(client={self.client!r}, lang={self.lang!r}, currency={self.currency!r})"
+
+    @property
+    def data(self) -> Any:
+        return self.study.data
 
     # -- low level -------------------------------------------------------------
     def _emit(self, kind: str, html_text: str, plain: str = "") -> None:
@@ -212,89 +161,80 @@ class ReportContext:
 
             display({"text/html": html_text, "text/plain": plain or kind}, raw=True)
 
-    def html(self, html_text: str, kind: str = "html") -> None:
-        """Raw HTML (no scripts please: the report must load nothing from the network)."""
-        self._emit(kind, html_text)
+    def ui(self, key: str, **values: Any) -> str:
+        """A text of the report frame (``ui.yml``), filled and rendered as inline HTML."""
+        return render_text(ui_texts()[self.lang][key], values)
 
-    def ui(self, key: str) -> str:
-        return _UI[self.lang][key]
-
-    # -- shared data-layer results --------------------------------------------------
-    def log_overview(self) -> dict[str, Any]:
-        """Rows, customers, returns, revenue and first/last timestamp of the transaction log.
-
-        Computed once by the log's engine (:func:`cxlab.data.log_overview`), so
-        sections never need pandas operations on ``ctx.data.transactions``,
-        which is an Ibis table when the client's log lives in Spark or a
-        warehouse.
-        """
-        from cxlab.data import log_overview
-
-        return dict(self.cached(log_overview))
-
-    def cached(self, fn: Callable[..., Any], /, **kwargs: Any) -> Any:
-        """``fn(ctx.data.transactions, **kwargs)``, computed once per report.
-
-        Several sections need the same data-layer result (``customer_summary``,
-        ``cohort_counts``, ``churn_durations``, ``customer_period_panel`` ... with
-        the same arguments); the first call computes it, later calls get a copy
-        of the stored frame, so a section that changes its copy cannot change
-        another section's input. Arguments that cannot be hashed are passed
-        through without caching.
-
-        Parameters
-        ----------
-        fn : callable
-            A data-layer function taking the transactions table first, e.g.
-            :func:`cxlab.data.customer_summary`.
-        **kwargs
-            Its keyword arguments; dates are compared as ``pd.Timestamp``.
-        """
-        tx = self.data.transactions
+    # -- texts ------------------------------------------------------------------
+    def template(self, key: str) -> str:
+        """The raw template ``key`` of the current section (KeyError naming section and key)."""
         try:
-            key = (getattr(fn, "__module__", None), getattr(fn, "__qualname__", repr(fn)), id(tx),
-                   tuple(sorted((k, _cache_value(v)) for k, v in kwargs.items())))
-            hash(key)
-        except TypeError:
-            return fn(tx, **kwargs)
-        hit = self._cache.get(key)
-        if hit is None or hit[0] is not tx:  # the id of a frame that is gone may be reused
-            hit = (tx, fn(tx, **kwargs))
-            self._cache[key] = hit
-        value = hit[1]
-        return value.copy() if isinstance(value, (pd.DataFrame, pd.Series)) else value
+            value = self.texts[key]
+        except KeyError:
+            raise KeyError(f"section {self.section!r} has no text {key!r} in {self.lang!r}") from None
+        if not isinstance(value, str):
+            raise TypeError(f"text {key!r} of section {self.section!r} is a {type(value).__name__}, not a template")
+        return value
+
+    def tr(self, key: str, **values: Any) -> Trusted:
+        """Template ``key`` filled with escaped ``values``: Markdown to pass on as a value of another template."""
+        return fill(self.template(key), values)
+
+    def label(self, group: str, key: Any, default: Any = None) -> str:
+        """The reader's word for ``key`` in the mapping ``group`` of the section's texts (e.g. category names)."""
+        mapping = self.texts.get(group) or {}
+        return str(mapping.get(str(key), key if default is None else default))
+
+    def join(self, *parts: Trusted, sep: str = "") -> Trusted:
+        """Filled templates (:meth:`tr`) joined into one, e.g. a sentence and its optional addition."""
+        if not all(isinstance(p, Trusted) for p in parts):
+            raise TypeError("ctx.join joins filled templates (ctx.tr) only")
+        return Trusted(sep.join(parts))
+
+    def _block(self, key: str | Trusted, values: Mapping[str, Any]) -> str:
+        """HTML of template ``key`` filled with ``values``, or of a template already filled (:meth:`tr`)."""
+        if isinstance(key, Trusted):
+            if values:
+                raise TypeError("a filled template takes no further values")
+            return markdown_to_html(key)
+        return render_text(self.template(key), values)
 
     # -- text --------------------------------------------------------------------
-    def heading(self, text: str, level: int = 2) -> None:
-        """A section heading (``level`` 2 for sections, 3 for sub-sections)."""
+    def heading(self, key: str, level: int = 3, **values: Any) -> None:
+        """A sub-heading from template ``key`` (the section's title is rendered by the registry)."""
+        text = fill(self.template(key), values)
+        self._heading(render_text_inline(text), level, str(text))
+
+    def _heading(self, inner_html: str, level: int, plain: str, anchor: str = "") -> None:
         level = min(max(int(level), 1), 6)
-        anchor = ""
-        if self.section and level == 2 and not self._anchored:  # the section's first heading is its link target
-            anchor = f' id="section-{html.escape(self.section)}"'
-            self._anchored = True
-        self._emit("heading", f"<h{level}{anchor}>{html.escape(str(text))}</h{level}>", str(text))
+        attr = f' id="{escape(anchor)}"' if anchor else ""
+        self._emit("heading", f"<h{level}{attr}>{inner_html}</h{level}>", plain)
 
-    def text(self, markdown: str) -> None:
-        """A paragraph of Markdown."""
-        self._emit("text", f'<div class="cx-text">{markdown_to_html(markdown)}</div>', str(markdown))
+    def text(self, key: str, **values: Any) -> None:
+        """A paragraph from template ``key`` with ``values`` escaped."""
+        self._emit("text", f'<div class="cx-text">{self._block(key, values)}</div>', key)
 
-    def how_to_read(self, markdown: str) -> None:
-        """The short "how to read this" box of a section."""
-        body = markdown_to_html(markdown)
-        self._emit(
-            "how_to_read",
-            f'<div class="cx-how-to-read"><p class="cx-box-title">{html.escape(self.ui("how_to_read"))}</p>{body}</div>',
-            str(markdown),
-        )
+    def how_to_read(self, key: str, **values: Any) -> None:
+        """The short "how to read this" box of a section or sub-section."""
+        self._box("how_to_read", "cx-how-to-read", self._block(key, values))
 
-    def caveat(self, markdown: str) -> None:
+    def caveat(self, key: str, **values: Any) -> None:
         """A caveat box: assumptions, data limits, what the number does not say."""
-        body = markdown_to_html(markdown)
-        self._emit(
-            "caveat",
-            f'<div class="cx-caveat"><p class="cx-box-title">{html.escape(self.ui("caveat"))}</p>{body}</div>',
-            str(markdown),
-        )
+        self._box("caveat", "cx-caveat", self._block(key, values))
+
+    def _box(self, kind: str, css: str, body: str) -> None:
+        title = escape(ui_texts()[self.lang][kind])
+        self._emit(kind, f'<div class="{css}"><p class="cx-box-title">{title}</p>{body}</div>', kind)
+
+    def note(self, key: str, **values: Any) -> None:
+        """A short note in the muted style (e.g. why a part is missing)."""
+        self._emit("note", f'<div class="cx-note">{self._block(key, values)}</div>', key)
+
+    def bullets(self, items: Sequence[Any]) -> None:
+        """A bulleted list of plain sentences (escaped, no markup)."""
+        if items:
+            body = "".join(f"<li>{escape(item)}</li>" for item in items)
+            self._emit("text", f'<div class="cx-text"><ul>{body}</ul></div>', "list")
 
     # -- tables and figures ----------------------------------------------------------
     def table(
@@ -306,6 +246,7 @@ class ReportContext:
         index: bool | None = None,
         max_rows: int = 50,
         digits: Mapping[str, int] | None = None,
+        empty: str | None = None,
     ) -> None:
         """A table formatted for people.
 
@@ -313,21 +254,30 @@ class ReportContext:
         ----------
         df : DataFrame or Series
         formats : mapping column -> kind or callable, optional
-            Kind is one of ``money``, ``pct``, ``pp``, ``num``, ``int``, ``date``,
+            Kind is one of ``money``, ``pct``, ``pp``, ``num``, ``int``, ``days``, ``date``,
             ``text``; a callable gets the cell value and returns text. Columns
             not listed are formatted by dtype (integers with separators, floats
             with as many decimals as their size needs, dates per language).
         caption : str, optional
+            Plain text (escaped).
         index : bool, optional
-            Show the index as the first column(s); default: when it is not a
-            plain 0..n-1 range.
+            Show the index as the first column(s); default: when it is named.
         max_rows : int
             Longer tables are cut, with a note saying so.
         digits : mapping column -> int, optional
             Decimals for ``num``/``money``/``pct`` columns.
+        empty : str, optional
+            Plain text shown instead of a table without rows: why there is nothing
+            to show (default: a generic sentence).
         """
-        self._emit("table", self.table_html(df, formats, caption=caption, index=index, max_rows=max_rows, digits=digits),
-                   caption or "table")
+        frame = df.to_frame() if isinstance(df, pd.Series) else df
+        if isinstance(frame, pd.DataFrame) and frame.empty:
+            reason = escape(empty) if empty else render_text_inline(ui_texts()[self.lang]["empty_table"])
+            cap = f"{escape(caption)}: " if caption else ""
+            self._emit("note", f'<p class="cx-note">{cap}{reason}</p>', "empty table")
+            return
+        self._emit("table", self.table_html(frame, formats, caption=caption, index=index, max_rows=max_rows,
+                                            digits=digits), caption or "table")
 
     def table_html(self, df, formats=None, *, caption=None, index=None, max_rows=50, digits=None) -> str:
         if isinstance(df, pd.Series):
@@ -353,20 +303,20 @@ class ReportContext:
             kind = formats.get(str(col))
             series = shown[col]
             is_num = pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
-            numeric[col] = is_num or kind in ("money", "pct", "pp", "num", "int")
+            numeric[col] = is_num or kind in ("money", "pct", "pp", "num", "int", "days")
             cls = ' class="num"' if numeric[col] else ""
-            head_cells.append(f"<th{cls}>{html.escape(str(col))}</th>")
+            head_cells.append(f"<th{cls}>{escape(col)}</th>")
         for _, row in shown.iterrows():
             cells = []
             for col in columns:
                 text = self._cell(row[col], shown[col], formats.get(str(col)), digits.get(str(col)))
                 cls = ' class="num"' if numeric[col] else ""
-                cells.append(f"<td{cls}>{html.escape(text)}</td>")
+                cells.append(f"<td{cls}>{escape(text)}</td>")
             body_rows.append("<tr>" + "".join(cells) + "</tr>")
-        cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
+        cap = f"<caption>{escape(caption)}</caption>" if caption else ""
         note = ""
         if total > len(shown):
-            note = f'<p class="cx-note">{html.escape(self.ui("rows_shown").format(n=len(shown), total=total))}</p>'
+            note = f'<p class="cx-note">{escape(ui_texts()[self.lang]["rows_shown"].format(n=len(shown), total=total))}</p>'
         return (
             f'<div class="cx-table-wrap"><table class="cx-table">{cap}<thead><tr>{"".join(head_cells)}</tr></thead>'
             f'<tbody>{"".join(body_rows)}</tbody></table>{note}</div>'
@@ -386,13 +336,18 @@ class ReportContext:
                 kind = "num"
                 if digits is None:
                     digits = _column_digits(series)
+        if kind == "days":
+            kind, digits = "num", 0 if digits is None else digits
         try:
             return self.fmt.auto(value, kind, digits)
         except (TypeError, ValueError):
             return MISSING if value is None else str(value)
 
     def figure(self, fig: Any, *, alt: str | None = None, close: bool = True, dpi: int = 110) -> None:
-        """A matplotlib figure (or Axes / seaborn grid), embedded as a PNG; closed afterwards."""
+        """A matplotlib figure (or Axes / seaborn grid), embedded as a PNG; closed afterwards.
+
+        ``alt`` is plain text (escaped).
+        """
         from matplotlib.axes import Axes
         from matplotlib.figure import Figure, SubFigure
 
@@ -410,106 +365,121 @@ class ReportContext:
 
             plt.close(fig)
         b64 = base64.b64encode(png).decode("ascii")
-        alt_text = html.escape(alt or "")
-        self._emit("figure", f'<figure class="cx-figure"><img alt="{alt_text}" src="data:image/png;base64,{b64}"/></figure>',
-                   alt or "figure")
+        self._emit("figure", f'<figure class="cx-figure"><img alt="{escape(alt or "")}" '
+                             f'src="data:image/png;base64,{b64}"/></figure>', alt or "figure")
 
     # -- metrics -----------------------------------------------------------------------
-    def metric(
-        self,
-        name: str,
-        value: Any,
-        *,
-        label: str | None = None,
-        kind: str | None = None,
-        digits: int | None = None,
-        headline: bool = True,
-    ) -> None:
-        """Record a headline figure for ``metrics.json`` and the executive summary.
+    def metric(self, name: str, value: Any, *, ci: tuple[float, float] | None = None,
+               digits: int | None = None) -> None:
+        """Record a headline figure defined in ``metrics.yml``.
 
         Parameters
         ----------
         name : str
-            Stable identifier (``churn_rate_12m``); the same name from two
-            sections is an error, so runs can be compared by name.
+            A name of the registry; the metric's section must be the current one.
         value : number, date, text or None
-        label : str, optional
-            Words for the summary in ``ctx.lang``; default: ``TEXTS[lang]["metric_<name>"]``
-            or ``TEXTS[lang][name]`` of the current section, else the name.
-        kind : str, optional
-            ``money``, ``pct``, ``pp``, ``num``, ``int``, ``date`` or ``text``;
-            guessed from the name and type when omitted.
-        headline : bool
-            Show it in the executive summary (always written to metrics.json).
+        ci : (low, high), optional
+            The 95 % interval; required for metrics the registry marks ``interval``.
+        digits : int, optional
+            Decimals, overriding the registry's.
         """
-        name = str(name)
-        if not name:
-            raise ValueError("ctx.metric needs a non-empty name")
-        previous = self.metrics.get(name)
-        if previous is not None and previous.section != self.section:
-            raise ValueError(
-                f"metric {name!r} was already recorded by section {previous.section!r}; use a distinct name"
-            )
+        definitions = metric_definitions()
+        if name not in definitions:
+            raise KeyError(f"metric {name!r} is not defined in cxlab/report/metrics.yml")
+        definition = definitions[name]
+        if definition.section != self.section:
+            raise ValueError(f"metric {name!r} belongs to section {definition.section!r}, "
+                             f"not {self.section!r}")
+        if name in self.metrics:
+            raise ValueError(f"metric {name!r} was already recorded")
         if isinstance(value, (float, np.floating)) and math.isinf(float(value)):
             raise ValueError(f"metric {name!r} is infinite; record None if it cannot be computed")
-        if label is None:
-            label = self._texts.get(f"metric_{name}") or self._texts.get(name)
-            if not isinstance(label, str):
-                label = name.replace("_", " ").capitalize()
-        self.metrics[name] = MetricRecord(
-            name=name, value=value, label=label, kind=kind or _guess_kind(name, value),
-            section=self.section, digits=digits, headline=headline,
-        )
+        if definition.interval and value is not None and ci is None:
+            raise ValueError(f"metric {name!r} is an estimate: record it with its 95% interval (ci=)")
+        if ci is not None:
+            ci = (float(ci[0]), float(ci[1]))
+        self.metrics[name] = MetricRecord(definition, value, ci, digits)
 
-    def metric_text(self, name: str) -> str:
-        """The formatted value of a recorded metric."""
+    def metric_text(self, name: str, *, with_ci: bool = True) -> str:
+        """The formatted value of a recorded metric, with its interval when it has one."""
         rec = self.metrics[name]
-        return self.fmt.auto(rec.value, rec.kind, rec.digits)
+        digits = rec.digits if rec.digits is not None else rec.definition.digits
+        kind = "num" if rec.kind == "days" else rec.kind
+        if rec.kind == "days" and digits is None:
+            digits = 0
+        text = self.fmt.auto(rec.value, kind, digits)
+        if with_ci and rec.ci is not None and all(np.isfinite(rec.ci)):
+            lo, hi = (self.fmt.auto(v, kind, digits) for v in rec.ci)
+            text += f" ({ui_texts()[self.lang].get('interval', '95%: {lo} … {hi}').format(lo=lo, hi=hi)})"
+        return text
 
     def metrics_dict(self) -> dict[str, Any]:
         """``{name: value}`` with JSON-able values (what ``metrics.json`` holds)."""
-        from cxlab._base import to_builtin
-
-        out = {}
-        for name, rec in self.metrics.items():
-            value = rec.value
-            if isinstance(value, (pd.Timestamp, _dt.date, np.datetime64)):
-                value = None if pd.isna(value) else pd.Timestamp(value).date().isoformat()
-            out[name] = to_builtin(value)
-        return out
+        return {name: _json_value(rec.value) for name, rec in self.metrics.items()}
 
     def metric_details(self) -> dict[str, Any]:
-        return {
-            name: {"label": r.label, "kind": r.kind, "section": r.section, "headline": r.headline,
-                   "text": self.metric_text(name)}
-            for name, r in self.metrics.items()
-        }
+        out = {}
+        for name, rec in self.metrics.items():
+            texts = rec.definition.texts[self.lang]
+            out[name] = {"label": texts["label"], "definition": texts["definition"],
+                         "population": texts["population"], "kind": rec.kind, "section": rec.section,
+                         "headline": rec.headline, "text": self.metric_text(name),
+                         **({"ci_low": rec.ci[0], "ci_high": rec.ci[1]} if rec.ci is not None else {})}
+        return out
 
     def write_metrics(self, path: str | os.PathLike) -> None:
-        """Write the metrics (values and how they were worded) atomically as JSON."""
+        """Write the metrics, the sections' status and the study's facts atomically as JSON."""
         write_json_atomic(path, {
             "metrics": self.metrics_dict(),
             "details": self.metric_details(),
-            "sections": list(self.sections_rendered),
+            "sections": [{"name": name, **status} for name, status in self.sections.items()],
+            "study": self.study.to_dict(),
         })
 
     # -- sections ---------------------------------------------------------------------
-    def begin_section(self, name: str, texts: Mapping[str, Any] | None = None) -> None:
-        """Called by the section registry around ``build(ctx)`` (anchors, metric labels)."""
+    def begin_section(self, name: str) -> None:
+        """Called by the section registry around ``build(ctx)``."""
         self.section = name
-        self._texts = (texts or {}).get(self.lang, {}) if texts else {}
-        self._blocks_at_start = len(self.blocks)
-        self._anchored = False
+        self.texts = load_texts(name)[self.lang]
 
-    def end_section(self) -> None:
-        if self.section and len(self.blocks) > getattr(self, "_blocks_at_start", 0):
-            self.sections_rendered.append(self.section)
+    def section_title(self, name: str) -> None:
+        """The section's title heading (level 2, the link target of the summary)."""
+        title = self.texts.get("title") or name.capitalize()
+        self._heading(escape(title), 2, title, anchor=f"section-{name}")
+
+    def not_available(self, reason: str) -> None:
+        """The section's note when its data needs are not met (``reason`` is plain text)."""
+        body = self.ui("not_available", reason=reason)
+        enable = self.texts.get("enable")
+        if enable:
+            body += self.ui("enable", what=Trusted(enable))
+        self._emit("not_available", f'<div class="cx-unavailable">{body}</div>', reason)
+
+    def failed(self, error: BaseException) -> str:
+        """The section's note when its computation raised; returns the short error text."""
+        message = f"{type(error).__name__}: {error}"
+        message = message if len(message) <= 300 else message[:299] + "…"
+        traceback.print_exception(type(error), error, error.__traceback__, file=sys.stderr)
+        self._emit("failed", f'<div class="cx-failed">{self.ui("failed", error=message)}</div>', message)
+        return message
+
+    def end_section(self, status: str = "ok", reason: str = "") -> None:
+        if self.section is not None:
+            self.sections[self.section] = {"status": status, "reason": reason}
         self.section = None
-        self._texts = {}
+        self.texts = {}
 
     def to_html(self) -> str:
         """Everything rendered so far, as an HTML fragment (previews and tests)."""
         return "\n".join(h for _, h in self.blocks)
+
+
+def render_text_inline(markdown: str) -> str:
+    """One line of trusted Markdown as inline HTML (no surrounding paragraph)."""
+    out = markdown_to_html(markdown)
+    if out.startswith("<p>") and out.endswith("</p>") and out.count("<p>") == 1:
+        out = out[3:-4]
+    return out
 
 
 #: Room (inches) added around a figure drawn by :func:`_png_bytes`, so labels that stick out
@@ -630,39 +600,36 @@ def _column_digits(series: pd.Series) -> int:
     return 3
 
 
-# --------------------------------------------------------------------------- notebook entry points
-_TITLE = {
-    "en": "Customer-experience economics: retention, lifetime value, loyalty",
-    "ru": "Экономика клиентского опыта: удержание, пожизненная ценность, лояльность",
-}
-
-
-def open_report(
-    client: str,
-    root: str | os.PathLike | None = None,
-    overrides: Mapping[str, Any] | str | None = None,
-    *,
-    display: bool = True,
-) -> ReportContext:
-    """Set up a report in a notebook: read the client file, load the data, show the title.
+# --------------------------------------------------------------------------- notebook entry point
+def open_report(client: str | None = None, root: str | os.PathLike | None = None,
+                overrides: Mapping[str, Any] | None = None, *, config_path: str | os.PathLike | None = None,
+                display: bool = True) -> ReportContext:
+    """Set up a report in a notebook: the client's study, and the report's title.
 
     Parameters
     ----------
-    client : str
-        Client name (``data/<client>/client.yml``).
+    client : str, optional
+        Client name (``data/<client>/client.yml``), for previews by hand.
     root : path, optional
         Project root (see :func:`cxlab.config.find_root`).
-    overrides : mapping or JSON text, optional
+    overrides : mapping, optional
         Parameter overrides (``-p name=value`` of the CLI).
+    config_path : path, optional
+        The configuration the runner resolved (``config.json`` of the run): a
+        run reads ``client.yml`` once, in the runner, and the kernel receives
+        the result.
     display : bool
         Render in the notebook (False: record only, for tests).
     """
-    from cxlab.config import load_client_config
-    from cxlab.data import load_client_data
+    from cxlab.config import ClientConfig, load_client_config
+    from cxlab.study import Study
 
-    if isinstance(overrides, str):
-        overrides = json.loads(overrides) if overrides.strip() else {}
-    cfg = load_client_config(client, root, overrides)
+    if config_path is not None:
+        cfg = ClientConfig.from_resolved(Path(config_path))
+    elif client is not None:
+        cfg = load_client_config(client, root, overrides)
+    else:
+        raise ValueError("open_report needs a client name or the run's config_path")
 
     import matplotlib
 
@@ -670,15 +637,11 @@ def open_report(
     import seaborn as sns
 
     sns.set_theme(style="whitegrid", context="notebook")
-    data = load_client_data(cfg.load_spec())
-    ctx = ReportContext(
-        data, cfg.params, lang=cfg.lang, currency=cfg.currency, client=cfg.name,
-        display_name=cfg.display_name, display=display, config=cfg,
-    )
+    ctx = ReportContext(Study.from_config(cfg), display=display)
     ctx._emit(
         "title",
-        f'<header class="cx-title"><h1>{html.escape(cfg.display_name)}</h1>'
-        f'<p class="cx-subtitle">{html.escape(_TITLE[cfg.lang])}</p></header>',
+        f'<header class="cx-title"><h1>{escape(cfg.display_name)}</h1>'
+        f'<p class="cx-subtitle">{escape(ui_texts()[cfg.lang]["title"])}</p></header>',
         cfg.display_name,
     )
     return ctx

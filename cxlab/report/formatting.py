@@ -137,13 +137,17 @@ class Formatter:
     # -- dates -------------------------------------------------------------
     def date(self, d: Any, style: str = "long") -> str:
         """A date: ``5 March 2024`` / ``5 марта 2024 г.`` (``style="short"``: ``5 Mar 2024`` /
-        ``05.03.2024``; ``style="month"``: ``March 2024`` / ``март 2024``)."""
+        ``05.03.2024``; ``style="month"``: ``March 2024`` / ``март 2024``; ``style="quarter"``:
+        ``Q2 2024`` / ``II кв. 2024``)."""
         if _is_missing(d):
             return MISSING
         ts = pd.Timestamp(d)
         if pd.isna(ts):
             return MISSING
         day, month, year = ts.day, ts.month, ts.year
+        if style == "quarter":
+            q = (month - 1) // 3
+            return f"Q{q + 1} {year}" if self.lang == "en" else f"{('I', 'II', 'III', 'IV')[q]}{NBSP}кв. {year}"
         if style == "month":
             names = _MONTHS_EN if self.lang == "en" else _MONTHS_RU
             return f"{names[month - 1]} {year}"
@@ -152,7 +156,7 @@ class Formatter:
                 return f"{day} {_MONTHS_EN_SHORT[month - 1]} {year}"
             return f"{day:02d}.{month:02d}.{year}"
         if style != "long":
-            raise ValueError(f"style must be 'long', 'short' or 'month', got {style!r}")
+            raise ValueError(f"style must be 'long', 'short', 'month' or 'quarter', got {style!r}")
         if self.lang == "en":
             return f"{day} {_MONTHS_EN[month - 1]} {year}"
         return f"{day} {_MONTHS_RU_GENITIVE[month - 1]} {year}{NBSP}г."

@@ -49,3 +49,12 @@ def demo_root(tmp_path_factory) -> Path:
     broken_config = dict(config, display_name="Broken Ltd", data={"transactions": {"path": "transactions.csv"}})
     (broken / "client.yml").write_text(yaml.safe_dump(broken_config), encoding="utf-8")
     return root
+
+
+@pytest.fixture(scope="session")
+def demo_dataset():
+    """The demo generator's retailer, small enough for section tests (1,500 customers)."""
+    from cxlab.datasets import make_demo_dataset
+
+    return make_demo_dataset(1500, seed=3)
+

@@ -1,9 +1,7 @@
-"""ReportContext (recording mode, no kernel) and the section registry."""
+"""ReportContext (recording mode, no kernel): texts from templates, tables, figures, metrics, sections."""
 from __future__ import annotations
 
 import json
-import sys
-import types
 
 import matplotlib
 
@@ -13,51 +11,104 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from bs4 import BeautifulSoup  # noqa: E402
 
-from cxlab.report import ReportContext, sections  # noqa: E402
+from cxlab.data import ClientData  # noqa: E402
+from cxlab.report import ReportContext  # noqa: E402
 from cxlab.report.formatting import NBSP  # noqa: E402
+from cxlab.report.html import Trusted  # noqa: E402
+from cxlab.study import Study  # noqa: E402
+
+HOSTILE = ('social<script>alert(1)</script>', '<img src=x onerror=alert(1)>', '**bold** [x](javascript:alert(1))',
+           '"><svg onload=alert(1)>', "line\nbreak # heading")
 
 
-def make_ctx(lang="en", **kw) -> ReportContext:
-    data = types.SimpleNamespace(transactions=pd.DataFrame(), customers=None, surveys=None, quality=[])
-    params = {"churn_threshold_days": 90, "observation_end": "2024-12-31", "calibration_end": None}
-    return ReportContext(data, params, lang=lang, currency="RUB", client="acme", display=False, **kw)
+def make_ctx(lang="en", texts=None) -> ReportContext:
+    tx = pd.DataFrame({"customer_id": ["a", "a", "b", "c"], "amount": [10.0, 20.0, 5.0, 7.0],
+                       "timestamp": pd.to_datetime(["2024-01-01", "2024-02-01", "2024-01-10", "2024-03-01"])})
+    study = Study(ClientData(tx), {"churn_threshold_days": 30}, lang=lang, currency="RUB", client="acme")
+    ctx = ReportContext(study, display=False)
+    ctx.section = "test"
+    ctx.texts = texts or {
+        "intro": "Channel **{name}** has {n} customers.", "title": "Title", "sub": "Sub {what}",
+        "box": "Read {x}", "part_a": "First {a}.", "part_b": " Second {b}.",
+    }
+    return ctx
 
 
-def test_params_dates_become_timestamps():
-    ctx = make_ctx()
-    assert ctx.params["observation_end"] == pd.Timestamp("2024-12-31")
-    assert ctx.params["calibration_end"] is None
-    assert ctx.fmt.lang == "en" and ctx.currency == "RUB"
+def test_text_comes_from_templates_and_every_value_is_escaped():
+    for value in HOSTILE:
+        ctx = make_ctx()
+        ctx.text("intro", name=value, n=3)
+        ctx.heading("sub", what=value)
+        ctx.how_to_read("box", x=value)
+        ctx.caveat("box", x=value)
+        ctx.bullets([value])
+        html = ctx.to_html()
+        soup = BeautifulSoup(html, "html.parser")
+        assert soup.find("script") is None and soup.find("img") is None and soup.find("svg") is None
+        assert not any(attr.startswith("on") for tag in soup.find_all(True) for attr in tag.attrs), html
+        assert soup.find("a") is None, "no link can be made from a value"
+        # the value is shown as it is, as text (line breaks folded into spaces)
+        shown = " ".join(value.split())
+        assert shown in " ".join(soup.get_text(" ").split()), (value, soup.get_text())
+    assert BeautifulSoup(make_ctx().to_html() or "<p></p>", "html.parser")
 
 
-def test_text_boxes_are_localised_html():
+def test_templates_keep_their_markup_and_unknown_keys_are_errors():
     ctx = make_ctx("ru")
-    ctx.heading("Удержание <клиентов>")
-    ctx.text("Доля **растёт**")
-    ctx.how_to_read("Кривая показывает...")
-    ctx.caveat("Мало данных")
+    ctx.text("intro", name="веб", n=ctx.fmt.int(12000))
     soup = BeautifulSoup(ctx.to_html(), "html.parser")
-    assert soup.h2.get_text() == "Удержание <клиентов>"  # escaped, not markup
-    assert soup.find("strong").get_text() == "растёт"
+    assert soup.find("strong").get_text() == "веб"
+    assert f"12{NBSP}000" in soup.get_text()
+    with pytest.raises(KeyError, match="has no text 'missing'"):
+        ctx.text("missing")
+    with pytest.raises(KeyError, match=r"needs \['n'\]"):
+        ctx.text("intro", name="x")
+
+
+def test_filled_templates_pass_on_as_values_and_join():
+    ctx = make_ctx()
+    part = ctx.tr("part_a", a="<b>")
+    assert isinstance(part, Trusted)
+    ctx.text(ctx.join(part, ctx.tr("part_b", b="2")))
+    text = BeautifulSoup(ctx.to_html(), "html.parser").get_text()
+    assert text == "First <b>. Second 2."
+    with pytest.raises(TypeError):
+        ctx.join(part, "raw text")
+
+
+def test_boxes_are_localised():
+    ctx = make_ctx("ru")
+    ctx.how_to_read("box", x="1")
+    ctx.caveat("box", x="2")
+    soup = BeautifulSoup(ctx.to_html(), "html.parser")
     assert soup.select_one(".cx-how-to-read .cx-box-title").get_text() == "Как читать"
     assert soup.select_one(".cx-caveat .cx-box-title").get_text() == "Оговорка"
-    assert [k for k, _ in ctx.blocks] == ["heading", "text", "how_to_read", "caveat"]
 
 
-def test_table_formats_for_people():
+def test_table_formats_for_people_and_escapes_cells():
     ctx = make_ctx("ru")
     df = pd.DataFrame({
-        "Сегмент": ["A", "B"], "Клиентов": [12000, 345], "Выручка": [1234567.8, 9.5],
+        "Сегмент": ["<b>A</b>", "B"], "Клиентов": [12000, 345], "Выручка": [1234567.8, 9.5],
         "Доля": [0.25, 0.753], "С": pd.to_datetime(["2024-01-05", "2024-02-01"]), "Оценка": [1.23456, 22.5],
     })
-    html = ctx.table_html(df, {"Выручка": "money", "Доля": "pct"}, caption="Итоги")
+    html = ctx.table_html(df, {"Выручка": "money", "Доля": "pct"}, caption="Итоги <i>")
     soup = BeautifulSoup(html, "html.parser")
     rows = [[td.get_text() for td in tr.find_all("td")] for tr in soup.tbody.find_all("tr")]
-    assert rows[0] == ["A", f"12{NBSP}000", f"1{NBSP}234{NBSP}568{NBSP}₽", f"25,0{NBSP}%", f"5 января 2024{NBSP}г.", "1,2"]
-    assert rows[1][3] == f"75,3{NBSP}%" and rows[1][5] == "22,5"
-    assert soup.caption.get_text() == "Итоги"
+    assert rows[0] == ["<b>A</b>", f"12{NBSP}000", f"1{NBSP}234{NBSP}568{NBSP}₽", f"25,0{NBSP}%",
+                       f"5 января 2024{NBSP}г.", "1,2"]
+    assert soup.find("b") is None and soup.caption.get_text() == "Итоги <i>"
     assert [th.get("class") for th in soup.thead.find_all("th")][1] == ["num"]
-    assert "index" not in html  # an unnamed index is row numbers: not shown
+
+
+def test_empty_table_becomes_a_sentence_that_says_why():
+    ctx = make_ctx()
+    ctx.table(pd.DataFrame({"a": []}), caption="Thresholds", empty="no pause between purchases ended")
+    ctx.table(pd.DataFrame({"a": []}))
+    html = ctx.to_html()
+    assert "<table" not in html
+    text = BeautifulSoup(html, "html.parser").get_text(" ")
+    assert "Thresholds: no pause between purchases ended" in text
+    assert "There is nothing to show in this table." in text
 
 
 def test_table_shows_named_index_and_truncates():
@@ -75,10 +126,10 @@ def test_figure_embedded_png_and_closed():
     ctx = make_ctx()
     fig, ax = plt.subplots()
     ax.plot([0, 1], [1, 0])
-    ctx.figure(fig, alt="a line")
+    ctx.figure(fig, alt='a "line" <x>')
     assert not plt.fignum_exists(fig.number)
     img = BeautifulSoup(ctx.to_html(), "html.parser").img
-    assert img["src"].startswith("data:image/png;base64,") and img["alt"] == "a line"
+    assert img["src"].startswith("data:image/png;base64,") and img["alt"] == 'a "line" <x>'
     fig2, ax2 = plt.subplots()
     ctx.figure(ax2)  # an Axes is accepted too
     with pytest.raises(TypeError):
@@ -96,95 +147,55 @@ def test_same_figure_same_bytes():
     assert draw() == draw()
 
 
-def test_metrics_labels_kinds_and_json(tmp_path):
-    ctx = make_ctx("ru")
-    ctx.begin_section("retention", {"ru": {"metric_churn_rate": "Доля ушедших"}, "en": {}})
-    ctx.metric("churn_rate", 0.2)
-    ctx.metric("ltv_mean", 12345.6)
-    ctx.metric("n_cohorts", 12)
-    ctx.metric("first_day", pd.Timestamp("2024-01-01"))
-    ctx.text("x")
-    ctx.end_section()
-    m = ctx.metrics
-    assert m["churn_rate"].label == "Доля ушедших" and m["churn_rate"].kind == "pct"
-    assert m["ltv_mean"].kind == "money" and m["n_cohorts"].kind == "int" and m["first_day"].kind == "date"
-    assert ctx.metric_text("churn_rate") == f"20,0{NBSP}%"
-    assert m["ltv_mean"].section == "retention"
-    path = tmp_path / "m.json"
-    ctx.write_metrics(path)
-    saved = json.loads(path.read_text(encoding="utf-8"))
-    assert saved["metrics"] == {"churn_rate": 0.2, "ltv_mean": 12345.6, "n_cohorts": 12, "first_day": "2024-01-01"}
-    assert saved["sections"] == ["retention"]
-    assert not list(tmp_path.glob(".*.tmp"))  # atomic write leaves no temp file
-
-
-def test_metric_name_clash_between_sections_is_an_error():
-    ctx = make_ctx()
-    ctx.begin_section("ltv")
-    ctx.metric("value", 1.0)
-    ctx.metric("value", 2.0)  # same section may update
-    ctx.end_section()
-    ctx.begin_section("loyalty")
-    with pytest.raises(ValueError, match="already recorded by section 'ltv'"):
-        ctx.metric("value", 3.0)
-    with pytest.raises(ValueError, match="infinite"):
-        ctx.metric("ratio", float("inf"))
-
-
-def test_registry_order_and_missing_sections(monkeypatch):
-    assert sections.SECTION_ORDER == ("overview", "segments", "retention", "ltv", "loyalty", "survey")
-    assert sections.get_section("overview") is not None
-    monkeypatch.setattr(sections, "SECTION_ORDER", sections.SECTION_ORDER + ("not_written_yet",))
-    assert sections.get_section("not_written_yet") is None
-    assert sections.build("not_written_yet", make_ctx()) is False
-    with pytest.raises(ValueError, match="unknown report section"):
-        sections.get_section("nonsense")
-
-
-def _fake_section(monkeypatch, name, module):
-    monkeypatch.setattr(sections, "SECTION_ORDER", sections.SECTION_ORDER + (name,))
-    monkeypatch.setitem(sys.modules, f"cxlab.report.sections.{name}", module)
-
-
-def test_errors_inside_a_section_are_not_swallowed(monkeypatch):
-    boom = types.ModuleType("boom")
-
-    def build(ctx):
-        ctx.heading("Boom")
-        raise RuntimeError("model did not converge")
-
-    boom.build = build
-    _fake_section(monkeypatch, "boom", boom)
-    ctx = make_ctx()
-    with pytest.raises(RuntimeError, match="converge"):
-        sections.build("boom", ctx)
-    assert ctx.section is None  # the context is left clean
-
-
-def test_missing_dependency_inside_a_section_is_an_error(monkeypatch, tmp_path):
-    (tmp_path / "needs_dep.py").write_text("import a_package_that_is_not_installed_xyz\n\ndef build(ctx):\n    pass\n")
-    monkeypatch.setattr(sections, "SECTION_ORDER", sections.SECTION_ORDER + ("needs_dep",))
-    monkeypatch.setattr(sections, "__path__", [*sections.__path__, str(tmp_path)])
-    monkeypatch.delitem(sys.modules, "cxlab.report.sections.needs_dep", raising=False)
-    with pytest.raises(ModuleNotFoundError, match="a_package_that_is_not_installed_xyz"):
-        sections.get_section("needs_dep")
-
-
-def test_section_without_output_is_not_listed(monkeypatch):
-    quiet = types.ModuleType("quiet")
-    quiet.build = lambda ctx: None  # inputs absent: renders nothing
-    _fake_section(monkeypatch, "quiet", quiet)
-    ctx = make_ctx()
-    assert sections.build("quiet", ctx) is True
-    assert ctx.sections_rendered == [] and ctx.blocks == []
-
-
 def test_seaborn_grid_is_accepted():
     import seaborn as sns
 
     ctx = make_ctx()
-    grid = sns.FacetGrid(pd.DataFrame({"x": [1.0, 2.0, 3.0], "g": ["a", "b", "a"]}), col="g")
+    grid = sns.FacetGrid(pd.DataFrame({"x": [1.0, 2.0, 3.0], "g": ["a", "a", "b"]}), col="g")
     grid.map(plt.hist, "x")
     ctx.figure(grid)
-    assert not plt.fignum_exists(grid.figure.number)
-    assert ctx.blocks[-1][0] == "figure"
+    assert "<img" in ctx.to_html()
+
+
+def test_metrics_come_from_the_registry(tmp_path):
+    ctx = make_ctx("ru")
+    ctx.section = "retention"
+    ctx.metric("retention_month_1", 0.2)
+    ctx.metric("churn_hazard_ratio_loyalty_member", 0.8, ci=(0.7, 0.9))
+    rec = ctx.metrics["retention_month_1"]
+    assert rec.kind == "pct" and rec.section == "retention" and rec.headline
+    assert ctx.metric_text("retention_month_1") == f"20,0{NBSP}%"
+    assert ctx.metric_text("churn_hazard_ratio_loyalty_member") == "0,80 (95-процентный интервал от 0,70 до 0,90)"
+    with pytest.raises(KeyError, match="not defined"):
+        ctx.metric("made_up", 1)
+    with pytest.raises(ValueError, match="belongs to section"):
+        ctx.metric("nps", 10, ci=(5, 15))
+    with pytest.raises(ValueError, match="already recorded"):
+        ctx.metric("retention_month_1", 0.3)
+    ctx.section = "survey"
+    with pytest.raises(ValueError, match="95% interval"):
+        ctx.metric("nps", 10)
+    with pytest.raises(ValueError, match="infinite"):
+        ctx.metric("survey_answers", float("inf"))
+    ctx.end_section("ok")
+    path = tmp_path / "m.json"
+    ctx.write_metrics(path)
+    saved = json.loads(path.read_text(encoding="utf-8"))
+    assert saved["metrics"] == {"retention_month_1": 0.2, "churn_hazard_ratio_loyalty_member": 0.8}
+    details = saved["details"]["churn_hazard_ratio_loyalty_member"]
+    assert details["ci_low"] == 0.7 and details["ci_high"] == 0.9 and details["definition"] and details["population"]
+    assert saved["sections"] == [{"name": "survey", "status": "ok", "reason": ""}]
+    assert saved["study"]["churn"]["threshold_days"] == 30
+    assert not list(tmp_path.glob(".*.tmp"))  # atomic write leaves no temp file
+
+
+def test_every_registered_metric_is_complete_and_belongs_to_a_section():
+    from cxlab.report.context import KINDS, metric_definitions
+    from cxlab.report.sections import SECTION_ORDER
+
+    defs = metric_definitions()
+    assert len(defs) > 30
+    for name, d in defs.items():
+        assert d.kind in KINDS and d.section in SECTION_ORDER, name
+        for lang in ("en", "ru"):
+            assert all(d.texts[lang][k] for k in ("label", "definition", "population")), (name, lang)

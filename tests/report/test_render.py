@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from cxlab.cli import app
 from cxlab.report.formatting import NBSP
-from cxlab.report.sections import available_sections
+from cxlab.report.sections import SECTION_ORDER
 
 
 @pytest.fixture(scope="module")
@@ -143,10 +143,10 @@ def test_sections_present_summary_first(rendered, which):
     soup = BeautifulSoup(html, "html.parser")
     h2 = [h.get("id") for h in soup.find_all("h2") if h.get("id")]
     assert h2[0] == "section-summary" and "section-overview" in h2
-    rendered_sections = [s for s in metrics["sections"] if s != "summary"]
-    assert rendered_sections[0] == "overview"
-    # the demo has every input table, so every section module that exists renders
-    assert rendered_sections == available_sections()
+    rendered_sections = [s["name"] for s in metrics["sections"]]
+    # the demo has every input table, so every section renders
+    assert rendered_sections == list(SECTION_ORDER)
+    assert all(s["status"] == "ok" for s in metrics["sections"]), metrics["sections"]
     assert h2[1:] == [f"section-{s}" for s in rendered_sections]
     # every section explains how to read it
     for name in rendered_sections:
@@ -159,7 +159,7 @@ def test_sections_present_summary_first(rendered, which):
     summary = soup.find("h2", id="section-summary").find_parent(class_="cell") or soup
     # the executive summary states the key numbers in words
     for name, detail in metrics["details"].items():
-        if detail["headline"] and detail["section"] not in ("overview", "summary"):
+        if detail["headline"] and metrics["metrics"][name] is not None:
             assert detail["text"] in summary.get_text(), name
 
 
@@ -193,7 +193,8 @@ def test_footer_reproducibility_facts(rendered):
     data = rendered["root"] / "data" / "demo"
     for name in ("transactions.csv", "customers.csv", "surveys.csv"):
         assert hashlib.sha256((data / name).read_bytes()).hexdigest() in text, name
-    assert "churn_threshold_days" in text and "margin_rate" in text and "30.0%" in text
+    assert "churn_threshold_days" in text and "margin_rate" in text and "reward_rate" in text and "3.0%" in text
+    assert "margin column" in text  # the study's margin, measured from the transactions, is stated
     assert f"pandas {pandas.__version__}" in text and "lifelines" in text and "cxlab 0." in text
     assert rendered["rows"]["demo"]["run_id"] in text
     assert footer.find("time") is not None and footer.find(class_="cx-duration").get_text()

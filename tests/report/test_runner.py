@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from cxlab.report import runner
-from cxlab.report.export import ExternalResourceError, external_resources, notebook_to_html
+from cxlab.report.html import ExternalResourceError, active_content, external_resources, notebook_to_html
 from cxlab.report.runner import ReportError, render_report, render_report_safe
 
 
@@ -36,7 +36,7 @@ def _fake_notebook(html_output: str) -> nbformat.NotebookNode:
 
 
 def _fake_execute(html_output: str):
-    def execute(template, out_nb, parameters, cwd, timeout, client, reuse_kernel=False):
+    def execute(template, out_nb, parameters, cwd, timeout, reuse_kernel=False):
         nb = _fake_notebook(html_output)
         nbformat.write(nb, str(out_nb))
         Path(parameters["metrics_path"]).write_text(json.dumps({"metrics": {"n": 1}, "sections": []}))
@@ -45,10 +45,15 @@ def _fake_execute(html_output: str):
 
 
 def test_successful_fake_run_writes_a_complete_folder(small_root, monkeypatch):
-    monkeypatch.setattr(runner, "_execute", _fake_execute("<p>hello</p>"))
+    monkeypatch.setattr(runner, "execute_notebook", _fake_execute("<p>hello</p>"))
     result = render_report("acme", small_root)
     run_dir = Path(result.run_dir)
-    assert sorted(p.name for p in run_dir.iterdir()) == ["metrics.json", "report.html", "report.ipynb", "run.json"]
+    assert sorted(p.name for p in run_dir.iterdir()) == ["config.json", "metrics.json", "report.html", "report.ipynb",
+                                                         "run.json"]
+    # the kernel got the configuration the runner resolved, which reads back to the same configuration
+    from cxlab.config import ClientConfig, load_client_config
+
+    assert ClientConfig.from_resolved(run_dir / "config.json") == load_client_config("acme", small_root)
     assert json.loads((run_dir / "metrics.json").read_text())["metrics"] == {"n": 1}
     import os
     import stat
@@ -66,7 +71,7 @@ def test_crash_during_execution_leaves_no_complete_looking_report(small_root, mo
     def crash(*args, **kwargs):
         raise RuntimeError("kernel exploded")
 
-    monkeypatch.setattr(runner, "_execute", crash)
+    monkeypatch.setattr(runner, "execute_notebook", crash)
     with pytest.raises(ReportError, match="kernel exploded") as info:
         render_report("acme", small_root)
     assert info.value.stage == "execute"
@@ -79,7 +84,7 @@ def test_crash_during_execution_leaves_no_complete_looking_report(small_root, mo
 
 
 def test_page_loading_from_the_network_is_refused(small_root, monkeypatch):
-    monkeypatch.setattr(runner, "_execute", _fake_execute('<script src="https://cdn.example.com/x.js"></script>'))
+    monkeypatch.setattr(runner, "execute_notebook", _fake_execute('<script src="https://cdn.example.com/x.js"></script>'))
     result = render_report_safe("acme", small_root)
     assert result.status == "failed" and result.stage == "export"
     assert "ExternalResourceError" in result.error
@@ -87,7 +92,7 @@ def test_page_loading_from_the_network_is_refused(small_root, monkeypatch):
 
 
 def test_config_errors_fail_before_any_kernel(small_root, monkeypatch):
-    monkeypatch.setattr(runner, "_execute", lambda *a, **k: pytest.fail("kernel started"))
+    monkeypatch.setattr(runner, "execute_notebook", lambda *a, **k: pytest.fail("kernel started"))
     result = render_report_safe("../acme", small_root)
     assert result.status == "failed" and result.stage == "config"
     result = render_report_safe("acme", small_root, {"horizon_months": "-3"})
@@ -104,6 +109,16 @@ def test_external_resources_detector():
     assert len(found) >= 5
 
 
+def test_scripts_and_event_handlers_are_refused():
+    assert active_content("<p>text about onerror= and <b>script</b></p>") == []
+    found = active_content('<p>x</p><script>1</script><img src="data:x" onerror="alert(1)"><a href="javascript:x">')
+    assert len(found) == 3
+    from cxlab.report.html import ExternalResourceError as Err
+
+    with pytest.raises(Err):
+        notebook_to_html(_fake_notebook('<div onmouseover="x()">hi</div>'), title="t", lang="en")
+
+
 def test_default_nbconvert_templates_would_fail_our_check():
     """Why the basic template: the lab template's page pulls scripts from CDNs."""
     from nbconvert import HTMLExporter
@@ -117,7 +132,7 @@ def test_default_nbconvert_templates_would_fail_our_check():
 
 def _template(tmp_path: Path, body: str) -> Path:
     nb = nbformat.v4.new_notebook()
-    params = nbformat.v4.new_code_cell('client = "x"\nroot = None\noverrides = "{}"\nmetrics_path = None')
+    params = nbformat.v4.new_code_cell('client = "x"\nconfig_path = None\nmetrics_path = None')
     params.metadata["tags"] = ["parameters"]
     work = nbformat.v4.new_code_cell(body)
     work.metadata["tags"] = ["section", "section-slow"]
@@ -142,7 +157,7 @@ def test_stale_temporary_folders_are_cleaned(small_root, monkeypatch):
     import os
     import time
 
-    monkeypatch.setattr(runner, "_execute", _fake_execute("<p>hello</p>"))
+    monkeypatch.setattr(runner, "execute_notebook", _fake_execute("<p>hello</p>"))
     reports = small_root / "reports" / "acme"
     (reports / ".tmp-old").mkdir(parents=True)
     (reports / ".tmp-live").mkdir()

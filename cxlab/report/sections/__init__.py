@@ -1,10 +1,20 @@
 """Report sections, in report order.
 
-Each section is a module ``cxlab.report.sections.<name>`` exposing
-``build(ctx) -> None`` and ``TEXTS = {"en": {...}, "ru": {...}}``. A section
-whose module is not there (an analysis not written yet) is skipped quietly;
-an error raised *inside* a section (or by an import inside it) is not
-swallowed: it fails the report, with the failing cell named by the runner.
+Each section is a module ``cxlab.report.sections.<name>`` with its texts beside it
+in ``<name>.yml`` (``en:`` and ``ru:``). The module exposes
+
+* ``build(ctx) -> None`` — the section's wording, tables and figures, reading
+  every fact from ``ctx.study`` (a section decides nothing about the study);
+* ``unmet(study) -> str | None`` (optional) — the plain-language reason, in the
+  study's language, why the client's data cannot support the section, or None.
+
+No section vanishes: :func:`build` always renders the section's title; a section
+whose needs are unmet shows why and what data would enable it (``enable`` in its
+texts), and a section that raises shows that it failed (the traceback goes to
+the notebook, not to the report). Every section's status — ``ok``,
+``not_available`` or ``failed`` — and reason are recorded in ``ctx.sections``
+(and ``metrics.json``); the executive summary names the sections that were
+skipped or failed.
 """
 from __future__ import annotations
 
@@ -12,41 +22,39 @@ import importlib
 from types import ModuleType
 from typing import Any
 
-__all__ = ["SECTION_ORDER", "available_sections", "build", "get_section"]
+__all__ = ["SECTION_ORDER", "build", "get_section"]
 
-#: Known sections in the order they appear in a report.
+#: Sections in the order they appear in a report.
 SECTION_ORDER: tuple[str, ...] = ("overview", "segments", "retention", "ltv", "loyalty", "survey")
 
 
-def get_section(name: str) -> ModuleType | None:
-    """The section module, or ``None`` if it does not exist (yet)."""
+def get_section(name: str) -> ModuleType:
+    """The section module (an unknown name is an error)."""
     if name not in SECTION_ORDER:
         raise ValueError(f"unknown report section {name!r}; known: {list(SECTION_ORDER)}")
-    module_name = f"{__name__}.{name}"
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name == module_name:  # the section itself is absent; a missing dependency is an error
-            return None
-        raise
+    module = importlib.import_module(f"{__name__}.{name}")
     if not callable(getattr(module, "build", None)):
-        raise TypeError(f"{module_name} has no build(ctx) function")
+        raise TypeError(f"{module.__name__} has no build(ctx) function")
     return module
 
 
-def available_sections() -> list[str]:
-    """Section names whose module exists, in report order."""
-    return [name for name in SECTION_ORDER if get_section(name) is not None]
-
-
-def build(name: str, ctx: Any) -> bool:
-    """Render section ``name`` into ``ctx``; ``False`` if the section does not exist."""
+def build(name: str, ctx: Any) -> str:
+    """Render section ``name`` into ``ctx``; returns its status (``ok``, ``not_available``, ``failed``)."""
     module = get_section(name)
-    if module is None:
-        return False
-    ctx.begin_section(name, getattr(module, "TEXTS", None))
+    ctx.begin_section(name)
+    status, reason = "ok", ""
     try:
-        module.build(ctx)
+        ctx.section_title(name)
+        unmet = getattr(module, "unmet", None)
+        reason = unmet(ctx.study, ctx.texts) if unmet is not None else None
+        if reason:
+            status = "not_available"
+            ctx.not_available(reason)
+        else:
+            reason = ""
+            module.build(ctx)
+    except Exception as exc:  # noqa: BLE001 - one failed analysis must not take the report down silently
+        status, reason = "failed", ctx.failed(exc)
     finally:
-        ctx.end_section()
-    return True
+        ctx.end_section(status, reason)
+    return status

@@ -1,0 +1,494 @@
+"""The study: the facts of one client's analysis, decided once and read everywhere.
+
+A number in a report is a claim a consultant signs, so every fact that more
+than one analysis depends on is decided here, once, from the client's
+configuration and data — never again inside a section or a notebook:
+
+============================  ==================================================================
+fact                          rule
+============================  ==================================================================
+observation window            first transaction day .. ``observation_end`` (default: the last
+                              transaction day); every table is cut at its end
+calibration / holdout split   ``calibration_end`` if given; otherwise the last third of the
+                              window, at most 52 weeks, is held out (whole weeks, ending on the
+                              window's last day); no split when the holdout would be shorter
+                              than 8 weeks
+time units                    models in weeks (:attr:`Study.unit`), cohorts and panels by calendar
+                              month (:attr:`Study.period`), lifetimes and pauses in days
+horizon, discounting          ``horizon_months``; ``discount_rate`` is annual, applied monthly as
+                              ``(1 + r) ** (1/12) - 1``
+margin                        ``margin_rate`` if given; otherwise measured from the transactions'
+                              ``margin`` column over the window; otherwise an assumed 30 %
+churn                         contract end dates when the customers table has ``signup_date`` and
+                              ``end_date``; otherwise "no purchase for X days", X =
+                              ``churn_threshold_days`` if given, else chosen from the censored
+                              distribution of pauses between purchases by
+                              :func:`cxlab.churn.choose_churn_threshold`
+NPS group of a customer       the group of the customer's first answer in the window
+loyalty members               customers whose ``loyalty_join_date`` falls in the window
+============================  ==================================================================
+
+The per-customer durations and churn flags, the customer summaries, cohort
+counts, panels and pauses are computed once, on first use, and the same objects
+are handed to every reader (treat them as read-only; copy before changing).
+
+A researcher gets the same object the report uses::
+
+    import cxlab
+    study = cxlab.open_study("demo")
+    study.churn            # ChurnDefinition(kind='no_purchase', threshold_days=90.0, source='parameter')
+    study.durations        # one row per customer: start, duration (days), event
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any, Mapping
+
+import pandas as pd
+
+from cxlab._base import Result, Summary, to_builtin
+from cxlab.units import DAYS_PER_MONTH
+
+__all__ = ["CalibrationSplit", "ChurnDefinition", "Study", "open_study"]
+
+#: Holdout (weeks) the default calibration split needs; shorter windows get no split.
+MIN_HOLDOUT_WEEKS = 8
+#: The default split holds out at most this many weeks.
+MAX_HOLDOUT_WEEKS = 52
+#: Share of the window held out by default.
+HOLDOUT_SHARE = 1 / 3
+#: Margin rate assumed when neither the parameter nor a margin column gives one.
+ASSUMED_MARGIN_RATE = 0.30
+#: Quantile of the pause distribution the data-driven churn threshold is read at.
+CHURN_QUANTILE = 0.9
+
+
+@dataclass(frozen=True)
+class ChurnDefinition:
+    """How the study decides that a customer has churned.
+
+    Attributes
+    ----------
+    kind : {"contractual", "no_purchase", "unavailable"}
+        ``contractual``: the contract end date (customers table). ``no_purchase``:
+        no purchase for ``threshold_days``. ``unavailable``: neither can be
+        decided (``reason`` says why).
+    threshold_days : float or None
+    source : str
+        ``contract``, ``parameter`` (churn_threshold_days), ``km_quantile`` or
+        ``returning_quantile`` (chosen from the pauses, see
+        :func:`cxlab.churn.choose_churn_threshold`), or ``none``.
+    choice : ThresholdChoice or None
+        The data-driven choice with its evidence (also when the parameter was given).
+    reason : str
+        Why churn is unavailable (empty otherwise).
+    """
+
+    kind: str
+    threshold_days: float | None
+    source: str
+    choice: Any = None
+    reason: str = ""
+
+    @property
+    def available(self) -> bool:
+        return self.kind != "unavailable"
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {"kind": self.kind, "threshold_days": self.threshold_days, "source": self.source}
+        if self.choice is not None:
+            out["data_choice"] = self.choice.to_dict()
+        if self.reason:
+            out["reason"] = self.reason
+        return to_builtin(out)
+
+
+@dataclass(frozen=True)
+class CalibrationSplit:
+    """The calibration / holdout split of the study.
+
+    Attributes
+    ----------
+    calibration_end : Timestamp or None
+        Last day of the calibration period (inclusive); None: no split.
+    source : {"parameter", "default", "none"}
+    holdout_weeks : float
+        Length of ``(calibration_end, window end]`` in weeks (0 without a split).
+    reason : str
+        Why there is no split (empty otherwise).
+    """
+
+    calibration_end: pd.Timestamp | None
+    source: str
+    holdout_weeks: float
+    reason: str = ""
+
+    @property
+    def available(self) -> bool:
+        return self.calibration_end is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        return to_builtin({
+            "calibration_end": None if self.calibration_end is None else self.calibration_end.date().isoformat(),
+            "source": self.source, "holdout_weeks": round(self.holdout_weeks, 3), "reason": self.reason,
+        })
+
+
+class Study(Result):
+    """The resolved facts of one client's study (see the module docstring for the rules).
+
+    Parameters
+    ----------
+    data : ClientData
+        The client's tables, as :func:`cxlab.data.load_client_data` returns them.
+    params : mapping, optional
+        Study parameters (names of :data:`cxlab.config.PARAMETERS`); values are
+        parsed and checked by the parameter's own rule, missing ones take its
+        default. Unknown names are an error.
+    lang, currency, client, display_name : str
+        Report language, ISO currency code, client id and the name shown.
+    config : ClientConfig, optional
+        The configuration the study was built from (provenance).
+
+    Attributes
+    ----------
+    window_start, window_end : Timestamp
+        First and last day of the observation window (inclusive).
+    calibration : CalibrationSplit
+    unit : str
+        Time unit of the lifetime-value models ("W").
+    period : str
+        Calendar period of cohorts and panels ("M").
+    horizon_months : int
+    discount_rate, monthly_discount_rate : float
+    margin_rate : float
+    margin_source : {"parameter", "margin column", "assumed"}
+    churn : ChurnDefinition
+    durations : DataFrame
+        Per customer (index ``customer_id``): ``start``, ``duration`` (days), ``event`` (churned).
+    """
+
+    unit = "W"
+    period = "M"
+    duration_unit = "D"
+
+    def __init__(self, data: Any, params: Mapping[str, Any] | None = None, *, lang: str = "en",
+                 currency: str = "RUB", client: str = "", display_name: str = "", config: Any = None):
+        from cxlab.config import PARAMETERS, STUDY_PARAMS, ConfigError
+
+        params = dict(params or {})
+        unknown = sorted(set(params) - set(STUDY_PARAMS))
+        if unknown:
+            raise ConfigError(f"unknown study parameter(s) {unknown}; valid: {list(STUDY_PARAMS)}")
+        self.params: dict[str, Any] = {
+            name: PARAMETERS[name].coerce(params[name]) if name in params else PARAMETERS[name].default
+            for name in STUDY_PARAMS
+        }
+        self.data = data
+        self.config = config
+        self.lang = lang
+        self.currency = str(currency).upper()
+        self.client = client
+        self.display_name = display_name or client
+        self._memo: dict[tuple, Any] = {}
+        self._resolve_window()
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_config(cls, cfg: Any, data: Any = None) -> "Study":
+        """The study of a client configuration (data loaded from it unless given)."""
+        if data is None:
+            from cxlab.data import load_client_data
+
+            data = load_client_data(cfg.load_spec())
+        return cls(data, cfg.params, lang=cfg.lang, currency=cfg.currency, client=cfg.name,
+                   display_name=cfg.display_name, config=cfg)
+
+    @classmethod
+    def from_frames(cls, transactions: Any, customers: pd.DataFrame | None = None,
+                    surveys: pd.DataFrame | None = None, **params: Any) -> "Study":
+        """A study of frames built by hand (contract columns), e.g. in a notebook or a test."""
+        from cxlab.data import ClientData
+
+        return cls(ClientData(transactions=transactions, customers=customers, surveys=surveys), params)
+
+    def _resolve_window(self) -> None:
+        overview = self.overview
+        if overview["rows"] == 0 or pd.isna(overview["last"]):
+            raise ValueError("the transaction log is empty: there is nothing to study")
+        self.window_start = pd.Timestamp(overview["first"]).normalize()
+        end = self.params["observation_end"]
+        self.window_end = (pd.Timestamp(end) if end is not None else pd.Timestamp(overview["last"])).normalize()
+        if self.window_end < self.window_start:
+            raise ValueError(f"observation_end {self.window_end.date()} is before the first transaction "
+                             f"({self.window_start.date()})")
+        self.horizon_months = int(self.params["horizon_months"])
+        self.discount_rate = float(self.params["discount_rate"])
+        self.monthly_discount_rate = (1.0 + self.discount_rate) ** (1.0 / 12.0) - 1.0
+
+    # ------------------------------------------------------------------ facts
+    @property
+    def window_days(self) -> int:
+        """Length of the window in days (both ends included)."""
+        return int((self.window_end - self.window_start).days) + 1
+
+    @property
+    def horizon_days(self) -> float:
+        return self.horizon_months * DAYS_PER_MONTH
+
+    @cached_property
+    def calibration(self) -> CalibrationSplit:
+        given = self.params["calibration_end"]
+        if given is not None:
+            cal = pd.Timestamp(given).normalize()
+            if not self.window_start <= cal < self.window_end:
+                raise ValueError(f"calibration_end {cal.date()} must lie inside the observation window "
+                                 f"{self.window_start.date()} .. {self.window_end.date()}")
+            return CalibrationSplit(cal, "parameter", (self.window_end - cal).days / 7.0)
+        weeks = min(MAX_HOLDOUT_WEEKS, int(self.window_days * HOLDOUT_SHARE // 7))
+        if weeks < MIN_HOLDOUT_WEEKS:
+            return CalibrationSplit(None, "none", 0.0,
+                                    reason=f"the window is {self.window_days} days long; the default split needs "
+                                           f"at least {MIN_HOLDOUT_WEEKS} weeks of holdout in its last third")
+        return CalibrationSplit(self.window_end - pd.Timedelta(weeks=weeks), "default", float(weeks))
+
+    @property
+    def calibration_end(self) -> pd.Timestamp | None:
+        return self.calibration.calibration_end
+
+    @cached_property
+    def margin(self) -> tuple[float, str]:
+        given = self.params["margin_rate"]
+        if given is not None:
+            return float(given), "parameter"
+        tx = self.data.transactions
+        if isinstance(tx, pd.DataFrame) and "margin" in tx.columns:
+            window = tx[tx["timestamp"] < self.window_end + pd.Timedelta(days=1)]
+            amount, margin = window["amount"].sum(), window["margin"].sum()
+            if amount > 0 and window["margin"].notna().all() and 0 < margin <= amount:
+                return float(margin / amount), "margin column"
+        return ASSUMED_MARGIN_RATE, "assumed"
+
+    @property
+    def margin_rate(self) -> float:
+        return self.margin[0]
+
+    @property
+    def margin_source(self) -> str:
+        return self.margin[1]
+
+    @cached_property
+    def program_costs(self) -> Any:
+        """The loyalty programme's cost assumptions per month (:class:`cxlab.uplift.ProgramCosts`)."""
+        from cxlab.uplift import ProgramCosts
+
+        return ProgramCosts(reward_rate=float(self.params["reward_rate"]), breakage=float(self.params["breakage"]),
+                            fixed_cost=float(self.params["program_cost"]) / 12.0)
+
+    # ------------------------------------------------------------------ tables
+    def has(self, table: str, *columns: str) -> bool:
+        """The client has ``table`` with every one of ``columns`` (and at least one value in each)."""
+        frame = getattr(self.data, table, None)
+        if frame is None:
+            return False
+        if table == "transactions" and not isinstance(frame, pd.DataFrame):
+            return all(c in frame.columns for c in columns)
+        return len(frame) > 0 and all(c in frame.columns and frame[c].notna().any() for c in columns)
+
+    @cached_property
+    def customers(self) -> pd.DataFrame | None:
+        """The customers table, one row per customer, indexed by ``customer_id`` (None without one)."""
+        cust = getattr(self.data, "customers", None)
+        if cust is None:
+            return None
+        return cust.drop_duplicates("customer_id").set_index("customer_id", drop=False)
+
+    @cached_property
+    def surveys(self) -> pd.DataFrame | None:
+        """Survey answers given up to the window's end (None without a surveys table)."""
+        surveys = getattr(self.data, "surveys", None)
+        if surveys is None:
+            return None
+        from cxlab.survey import validate_surveys
+
+        surveys = validate_surveys(surveys)
+        return surveys[surveys["date"] < self.window_end + pd.Timedelta(days=1)]
+
+    @cached_property
+    def nps_groups(self) -> pd.DataFrame | None:
+        """Each surveyed customer's NPS answer and group: their first answer in the window."""
+        if self.surveys is None or self.surveys.empty:
+            return None
+        from cxlab.survey import customer_nps_groups
+
+        return customer_nps_groups(self.surveys, which="first")
+
+    @cached_property
+    def loyalty_join(self) -> pd.Series | None:
+        """Join date of every customer who joined the loyalty programme within the window."""
+        if self.customers is None or "loyalty_join_date" not in self.customers.columns:
+            return None
+        join = pd.to_datetime(self.customers["loyalty_join_date"])
+        return join[join.notna() & (join < self.window_end + pd.Timedelta(days=1))]
+
+    # ------------------------------------------------------------------ data-layer results
+    def _once(self, key: tuple, compute) -> Any:
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
+
+    @cached_property
+    def overview(self) -> dict[str, Any]:
+        """Rows, customers, returns, revenue and span of the whole transaction log."""
+        from cxlab.data import log_overview
+
+        return log_overview(self.data.transactions)
+
+    @cached_property
+    def window_totals(self) -> dict[str, Any]:
+        """Rows, customers, returns and revenue of the transactions within the window
+        (customers whose only rows are returns included)."""
+        from cxlab.data import log_overview
+
+        return log_overview(self.data.transactions, observation_end=self.window_end)
+
+    @cached_property
+    def customer_summary(self) -> pd.DataFrame:
+        """Per-customer summary over the window (:func:`cxlab.data.customer_summary`, in :attr:`unit`)."""
+        from cxlab.data import customer_summary
+
+        return customer_summary(self.data.transactions, unit=self.unit, observation_end=self.window_end)
+
+    @cached_property
+    def calibration_summary(self) -> pd.DataFrame | None:
+        """The summary split at :attr:`calibration_end` (None without a split)."""
+        if not self.calibration.available:
+            return None
+        from cxlab.data import customer_summary
+
+        return customer_summary(self.data.transactions, unit=self.unit, calibration_end=self.calibration_end,
+                                observation_end=self.window_end)
+
+    def cohorts(self, period: str | None = None) -> pd.DataFrame:
+        """Cohort × period counts (:func:`cxlab.data.cohort_counts`) over the window."""
+        from cxlab.data import cohort_counts
+
+        period = period or self.period
+        return self._once(("cohorts", period), lambda: cohort_counts(
+            self.data.transactions, period=period, observation_end=self.window_end))
+
+    def panel(self, period: str | None = None) -> pd.DataFrame:
+        """Customer × period panel (:func:`cxlab.data.customer_period_panel`) over the window."""
+        from cxlab.data import customer_period_panel
+
+        period = period or self.period
+        return self._once(("panel", period), lambda: customer_period_panel(
+            self.data.transactions, period=period, end=self.window_end))
+
+    @cached_property
+    def gaps(self) -> pd.DataFrame:
+        """Pauses between purchase days, in days (:func:`cxlab.data.interpurchase_gaps`)."""
+        from cxlab.data import interpurchase_gaps
+
+        return interpurchase_gaps(self.data.transactions, unit=self.duration_unit, observation_end=self.window_end)
+
+    @cached_property
+    def gap_analysis(self) -> Any:
+        """:class:`cxlab.churn.ChurnThresholdAnalysis` of the pauses (None if no pause ended)."""
+        from cxlab.churn import churn_threshold_analysis
+
+        if not (~self.gaps["censored"].astype(bool)).any():
+            return None
+        return churn_threshold_analysis(self.gaps, quantiles=(0.8, CHURN_QUANTILE, 0.95), unit="days")
+
+    # ------------------------------------------------------------------ churn
+    @cached_property
+    def churn(self) -> ChurnDefinition:
+        if self.has("customers", "signup_date") and self.customers is not None \
+                and "end_date" in self.customers.columns:
+            return ChurnDefinition("contractual", None, "contract")
+        analysis = self.gap_analysis
+        choice = analysis.choose(CHURN_QUANTILE) if analysis is not None else None
+        given = self.params["churn_threshold_days"]
+        if given is not None:
+            return ChurnDefinition("no_purchase", float(given), "parameter", choice)
+        if choice is None:
+            return ChurnDefinition("unavailable", None, "none", None,
+                                   reason="no customer bought twice, so no pause between purchases ended and "
+                                          "no churn threshold can be read from the data")
+        return ChurnDefinition("no_purchase", float(choice.threshold), choice.rule, choice)
+
+    @cached_property
+    def durations(self) -> pd.DataFrame:
+        """Per-customer lifetime in days and churn flag, by the study's one churn definition.
+
+        Index ``customer_id``; columns ``start`` (first purchase or signup), ``duration`` (days)
+        and ``event`` (True = churned within the window).
+        """
+        churn = self.churn
+        if churn.kind == "contractual":
+            from cxlab.churn import contractual_durations
+
+            return contractual_durations(self.customers.reset_index(drop=True), observation_end=self.window_end,
+                                         unit=self.duration_unit)
+        if churn.kind == "unavailable":
+            raise ValueError(f"churn is not defined for this study: {churn.reason}")
+        from cxlab.data import churn_durations
+
+        return churn_durations(self.data.transactions, threshold=churn.threshold_days, unit=self.duration_unit,
+                               observation_end=self.window_end)
+
+    # ------------------------------------------------------------------ Result
+    def to_dict(self) -> dict[str, Any]:
+        """The resolved facts, JSON-ready (what ``metrics.json`` records under ``study``)."""
+        return to_builtin({
+            "window_start": self.window_start.date().isoformat(),
+            "window_end": self.window_end.date().isoformat(),
+            "calibration": self.calibration.to_dict(),
+            "unit": self.unit, "period": self.period, "duration_unit": self.duration_unit,
+            "horizon_months": self.horizon_months,
+            "discount_rate": self.discount_rate,
+            "margin_rate": self.margin_rate, "margin_source": self.margin_source,
+            "churn": self.churn.to_dict(),
+            "currency": self.currency, "lang": self.lang,
+        })
+
+    def summary(self) -> Summary:
+        facts = self.to_dict()
+        churn = self.churn
+        churn_text = {"contractual": "contract end dates",
+                      "no_purchase": f"no purchase for {churn.threshold_days:g} days ({churn.source})"
+                      if churn.threshold_days is not None else "",
+                      "unavailable": f"unavailable: {churn.reason}"}[churn.kind]
+        cal = self.calibration
+        rows = {
+            "observation window": f"{facts['window_start']} .. {facts['window_end']}",
+            "calibration end": (f"{cal.calibration_end.date()} ({cal.source}; {cal.holdout_weeks:g} weeks held out)"
+                                if cal.available else f"none ({cal.reason})"),
+            "model unit / cohort period": f"{self.unit} / {self.period}",
+            "horizon": f"{self.horizon_months} months",
+            "discount rate (annual)": f"{self.discount_rate:.2%}",
+            "margin rate": f"{self.margin_rate:.2%} ({self.margin_source})",
+            "churn": churn_text,
+        }
+        table = pd.DataFrame({"value": list(rows.values())}, index=list(rows))
+        return Summary(f"Study of {self.display_name or 'client data'}", [("", table)])
+
+    def __repr__(self) -> str:
+        return (f"Study(client={self.client!r}, window={self.window_start.date()}..{self.window_end.date()}, "
+                f"churn={self.churn.kind})")
+
+
+def open_study(client: str | os.PathLike, root: str | os.PathLike | None = None,
+               overrides: Mapping[str, Any] | None = None) -> Study:
+    """Open a client's study in a notebook: ``cxlab.open_study("demo")``.
+
+    Reads ``data/<client>/client.yml`` (found from any working folder inside the
+    project, or ``root``), loads the data through :mod:`cxlab.data` and resolves
+    the study exactly as the report does.
+    """
+    from cxlab.config import load_client_config
+
+    return Study.from_config(load_client_config(client, root, overrides))
