@@ -18,6 +18,7 @@ from scipy import stats  # noqa: E402
 from statsmodels.stats.multitest import multipletests  # noqa: E402
 
 from cxlab import survey as sv  # noqa: E402
+from cxlab.datasets import make_demo_dataset  # noqa: E402
 
 Z95 = 1.959963984540054
 
@@ -409,8 +410,7 @@ def test_synthetic_demo_detractor_hazard_ratio_covers_truth():
     right model here, with the acquisition channel (which drives both
     satisfaction and churn in the demo) as a covariate.
     """
-    datasets = pytest.importorskip("cxlab.datasets")
-    ds = datasets.make_demo_dataset(n_customers=5000, seed=0, contractual=True)
+    ds = make_demo_dataset(n_customers=5000, seed=0, contractual=True)
     c = ds.customers.set_index("customer_id")
     end = ds.truth.end
     durations = pd.DataFrame(
@@ -473,12 +473,10 @@ def test_report_section_quiet_without_surveys():
 
 @pytest.mark.parametrize("lang, contractual", [("en", False), ("ru", True)])
 def test_report_section_renders_on_demo_data(lang, contractual):
-    datasets = pytest.importorskip("cxlab.datasets")
-    pytest.importorskip("cxlab.data")
     from cxlab.report.sections import build
     from cxlab.report.sections import survey as section
 
-    ds = datasets.make_demo_dataset(n_customers=1500, seed=1, contractual=contractual)
+    ds = make_demo_dataset(n_customers=1500, seed=1, contractual=contractual)
     data = SimpleNamespace(transactions=ds.transactions, customers=ds.customers, surveys=ds.surveys)
     ctx = _report_ctx(lang, data)
     assert build("survey", ctx)
