@@ -32,6 +32,39 @@ settings.register_profile("random", derandomize=False, database=None, deadline=N
 settings.load_profile("cxlab")  # the command line's --hypothesis-profile overrides this
 
 
+# --------------------------------------------------------------------------- coverage rates
+def binomial_band(n: int, p: float, level: float = 0.99) -> tuple[int, int]:
+    """Fewest and most hits accepted: the central ``level`` range of Binomial(n, p)."""
+    from scipy import stats
+
+    tail = (1 - level) / 2
+    return int(stats.binom.ppf(tail, n, p)), int(stats.binom.isf(tail, n, p))
+
+
+def _assert_coverage(hits: int, n: int, nominal: float = 0.95, *, level: float = 0.99, one_sided: bool = False,
+                     what: str = "") -> None:
+    lo, hi = binomial_band(n, nominal, level)
+    hits = int(hits)
+    print(f"coverage {what}: {hits}/{n} = {hits / n:.3f} (accepted {lo}..{'' if one_sided else hi})")
+    if one_sided:  # a conservative interval by construction: only under-coverage is a miscalibration
+        assert hits >= lo, f"{what}: {hits}/{n} covered, at least {lo} needed ({level:.1%} band of {nominal:.0%})"
+    else:
+        assert lo <= hits <= hi, (f"{what}: {hits}/{n} covered, accepted {lo}..{hi} "
+                                  f"({level:.1%} band of Binomial({n}, {nominal}))")
+
+
+@pytest.fixture(scope="session")
+def assert_coverage():
+    """``assert_coverage(hits, n, nominal=0.95, level=0.99, one_sided=False, what="")``.
+
+    The coverage tests count, over ``n`` simulated data sets with fixed seeds, how often an interval
+    contains the true value; the count must lie in the two-sided ``level`` band of Binomial(n, nominal).
+    A count above the band fails too: too-wide intervals (a doubled variance) are as wrong as too-narrow
+    ones. A test that checks k parameters passes ``level = 1 - 0.01 / k`` (Bonferroni).
+    """
+    return _assert_coverage
+
+
 # --------------------------------------------------------------------------- PostgreSQL
 def _pg_bin(name: str) -> str:
     """Path of a PostgreSQL server program: on PATH, else Debian's /usr/lib/postgresql/<version>/bin."""
