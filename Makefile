@@ -37,7 +37,7 @@ $(VENV)/.installed-test: pyproject.toml constraints.txt $(VENV)/.installed-core
 	  || echo "WARNING: no Java runtime and could not install one: the Spark tests will be skipped"
 	@# The PostgreSQL engine test starts a throw-away server (tests/conftest.py) from Debian's packages.
 	@{ command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; } \
-	  || { apt-get update -qq && apt-get install -y -qq postgresql; } \
+	  || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; } \
 	  || echo "WARNING: no PostgreSQL server and could not install one: the PostgreSQL engine test will fail"
 	touch $@
 
