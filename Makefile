@@ -12,8 +12,11 @@ PIP    := $(BIN)/python -m pip
 demo: $(VENV)/.installed-core
 	$(BIN)/cxlab report demo
 
+# The whole suite with the derandomized Hypothesis profile, then the property tests (pytest marks every
+# @given test `hypothesis`) once more with fresh random examples (tests/conftest.py has both profiles).
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -n 2 --dist loadfile
+	$(BIN)/python -m pytest -n 2 --dist loadfile -m hypothesis --hypothesis-profile=random
 
 install: $(VENV)/.installed-core
 install-test: $(VENV)/.installed-test
@@ -32,6 +35,10 @@ $(VENV)/.installed-test: pyproject.toml constraints.txt $(VENV)/.installed-core
 	@# The Spark tests need a Java runtime (pyspark runs on Java 17).
 	@command -v java >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless; } \
 	  || echo "WARNING: no Java runtime and could not install one: the Spark tests will be skipped"
+	@# The PostgreSQL engine test starts a throw-away server (tests/conftest.py) from Debian's packages.
+	@{ command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; } \
+	  || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; } \
+	  || echo "WARNING: no PostgreSQL server and could not install one: the PostgreSQL engine test will fail"
 	touch $@
 
 bench: $(VENV)/.installed-test

@@ -215,10 +215,12 @@ def test_sbg_reproduces_fader_hardie_2007_regular_cohort():
     assert round(m.params_["beta"], 3) == 1.182
     assert m.log_likelihood_ == pytest.approx(-1680.27, abs=0.01)
     proj = m.project(12).set_index("period")
-    # The published model projection for years 8..12 (1000 x S(t) at alpha=0.704, beta=1.182)
-    # is 220.1, 204.4, 191.2, 179.9, 170.1; the 223, 207, 194, 183, 173 often quoted with it are the
-    # cohort's *observed* holdout survivors (Table 1 of the paper), which the model tracks within 3.5.
-    np.testing.assert_allclose(proj.loc[8:12, "expected_survivors"], [220.1, 204.4, 191.2, 179.9, 170.1], atol=1.0)
+    # The published projection for years 8..12 is given in whole customers (220, 204, 191, 180, 170), so
+    # atol 0.5. (1000 x S(t) at the *rounded* alpha=0.704, beta=1.182 is 220.1, 204.4, 191.2, 179.9, 170.1;
+    # at the MLE it is 220.08 .. 170.04 -- the parameters' 4th decimal moves S(12) by 0.06 customers, so
+    # those one-decimal figures cannot be a 0.05 target for the fitted model.) The 223, 207, 194, 183, 173
+    # often quoted with it are the cohort's *observed* holdout survivors, which the model tracks within 3.5.
+    np.testing.assert_allclose(proj.loc[8:12, "expected_survivors"], [220, 204, 191, 180, 170], atol=0.5)
     np.testing.assert_allclose(proj.loc[8:12, "expected_survivors"], REGULAR_HOLDOUT_ACTUAL, atol=3.5)
     np.testing.assert_allclose(proj.loc[0:7, "observed"], REGULAR)
 

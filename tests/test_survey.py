@@ -17,6 +17,7 @@ from scipy import stats  # noqa: E402
 from statsmodels.stats.multitest import multipletests  # noqa: E402
 
 from cxlab import survey as sv  # noqa: E402
+from cxlab.datasets import make_demo_dataset  # noqa: E402
 
 Z95 = 1.959963984540054
 
@@ -408,8 +409,7 @@ def test_synthetic_demo_detractor_hazard_ratio_covers_truth():
     right model here, with the acquisition channel (which drives both
     satisfaction and churn in the demo) as a covariate.
     """
-    datasets = pytest.importorskip("cxlab.datasets")
-    ds = datasets.make_demo_dataset(n_customers=5000, seed=0, contractual=True)
+    ds = make_demo_dataset(n_customers=5000, seed=0, contractual=True)
     c = ds.customers.set_index("customer_id")
     end = ds.truth.end
     durations = pd.DataFrame(

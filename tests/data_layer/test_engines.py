@@ -1,8 +1,6 @@
 """Tests of cxlab.data.engines: source specs → Ibis tables (DuckDB here; Spark in test_spark_equality)."""
 from __future__ import annotations
 
-import os
-
 import duckdb
 import numpy as np
 import pandas as pd
@@ -150,20 +148,20 @@ def test_pandas_frames_are_not_spark_frames(log):
     assert transactions_table(log).count().execute() == len(log)
 
 
-POSTGRES_URL = os.environ.get("CXLAB_TEST_POSTGRES_URL")  # e.g. postgres://user@localhost:5432/db
+def test_postgres_source_gives_the_duckdb_results(log, postgres_url):
+    """Every aggregation on a PostgreSQL table equals the DuckDB result (writes schema cxlab_test).
 
+    ``postgres_url`` (tests/conftest.py) is a throw-away local server, or CXLAB_TEST_POSTGRES_URL.
+    """
+    import psycopg
 
-@pytest.mark.skipif(not POSTGRES_URL, reason="set CXLAB_TEST_POSTGRES_URL (and install psycopg) to test PostgreSQL")
-def test_postgres_source_gives_the_duckdb_results(log):
-    """Every aggregation on a PostgreSQL table equals the DuckDB result (writes schema cxlab_test)."""
-    psycopg = pytest.importorskip("psycopg")
-    with psycopg.connect(POSTGRES_URL.replace("postgres://", "postgresql://", 1), autocommit=True) as con:
+    with psycopg.connect(postgres_url.replace("postgres://", "postgresql://", 1), autocommit=True) as con:
         con.execute("DROP SCHEMA IF EXISTS cxlab_test CASCADE; CREATE SCHEMA cxlab_test")
         con.execute("CREATE TABLE cxlab_test.receipts (card text, sold_at timestamp, sum_rub double precision)")
         with con.cursor().copy("COPY cxlab_test.receipts FROM STDIN") as copy:
             for row in log.itertuples(index=False):
                 copy.write_row((row.customer_id, row.timestamp.to_pydatetime(), float(row.amount)))
-    table = connect_source({"engine": "postgres", "url": POSTGRES_URL, "table": "cxlab_test.receipts", "columns": MAPPING})
+    table = connect_source({"engine": "postgres", "url": postgres_url, "table": "cxlab_test.receipts", "columns": MAPPING})
     obs = "2025-01-31"
     cases = [
         (customer_summary, {"unit": "W", "calibration_end": "2024-09-30", "observation_end": obs}),

@@ -45,8 +45,9 @@ def test_mbgnbd_cdnow_btydplus(cdnow_published_summary):
     # `lifetimes` test-suite: r = 0.525, alpha = 6.183, a = 0.891, b = 1.614
     m = MBGNBD().fit(cdnow_published_summary)
     assert_published(m, {"r": 0.525, "alpha": 6.183, "a": 0.891, "b": 1.614}, 0.0015)
-    # nests BG/NBD-like fit quality on these data
-    assert m.log_likelihood_ == pytest.approx(-9582.1, abs=0.1)
+    # lifetimes 0.11.3 at its optimum, on the weeks scale: -9582.1327 (tests/data/cdnow/SOURCE.md); both
+    # optimisers stop within ~1e-6 of the maximum, so 0.01 is loose and still 10x finer than one decimal
+    assert m.log_likelihood_ == pytest.approx(-9582.1327, abs=0.01)
 
 
 def test_bgbb_donations_fader_hardie_shang_2010(donations):
