@@ -57,7 +57,9 @@ class TreatmentEffect(Result):
         and the means of both groups before and after.
     overlap : Series
         Propensity quantiles by group, shares outside the other group's range,
-        effective sample size of the weighted controls, ``trim_rule`` and rows dropped.
+        effective sample size of the weighted controls and the rows dropped by trimming.
+    trim_rule : str
+        The overlap rule in words (also the first note).
     propensity : LogitFit or None
     sensitivity : OVBSensitivity or RosenbaumBounds
         How strong a hidden confounder would have to be (Cinelli & Hazlett RV for
@@ -87,7 +89,7 @@ class TreatmentEffect(Result):
 
     def to_dict(self) -> dict[str, Any]:
         keys = ("method", "estimand", "treatment", "outcome", "estimate", "se", "ci_low", "ci_high", "pvalue",
-                "alpha", "n_treated", "n_control", "notes")
+                "alpha", "n_treated", "n_control", "trim_rule", "notes")
         out = {k: getattr(self, k) for k in keys}
         out["balance"] = self.balance
         out["overlap"] = self.overlap
@@ -222,7 +224,7 @@ def treatment_effect(
         if d.sum() < 2 or (~d).sum() < 2:
             raise ValueError(f"after trimming ({rule}) fewer than two treated or untreated rows are left")
         ps = fit_logit(X, d, names=names, on_separation="raise" if needs_ps else "warn")
-        notes.append(f"Trimmed: {n_dropped_t} treated and {n_dropped_c} control rows ({rule}); the propensity was refitted.")
+        notes.append(f"Trimmed: {n_dropped_t} treated and {n_dropped_c} control rows; the propensity was refitted.")
     if method == "regression":
         est = regression_estimate(y, d, X, estimand=estimand)
     elif method == "ipw":
@@ -241,8 +243,9 @@ def treatment_effect(
     pvalue = float(2 * stats.norm.sf(abs(tau / se))) if se > 0 else float("nan")
     balance = _balance(X, names, d, est.weights)
     ov = overlap_table(ps.prob, d)
-    ov.update({"trim_rule": rule, "trimmed_treated": n_dropped_t, "trimmed_control": n_dropped_c,
+    ov.update({"trimmed_treated": n_dropped_t, "trimmed_control": n_dropped_c,
                "rows_with_propensity_near_0_or_1": ps.n_pinned})
+    notes.insert(0, f"Overlap rule: {rule}.")
     if method in ("ipw", "aipw") and ov["share_treated_above_control_max"] > 0:
         notes.append(f"{ov['share_treated_above_control_max']:.1%} of the treated have a propensity above every control's: "
                      "their counterfactual is extrapolated (consider trim='common_support').")
@@ -260,7 +263,7 @@ def treatment_effect(
     return TreatmentEffect(
         method=method, estimand=estimand, treatment=treatment, outcome=outcome, estimate=tau, se=se,
         ci_low=tau - z * se, ci_high=tau + z * se, pvalue=pvalue, alpha=alpha, n_treated=n_t, n_control=n_c,
-        balance=balance, overlap=pd.Series(ov, dtype=object), propensity=ps, sensitivity=sens, notes=notes,
+        balance=balance, overlap=pd.Series(ov, dtype="float64"), trim_rule=rule, propensity=ps, sensitivity=sens, notes=notes,
         influence=est.psi,
     )
 

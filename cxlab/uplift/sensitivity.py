@@ -52,20 +52,20 @@ def robustness_value(t_stat: float, dof: float, *, q: float = 1.0, alpha: float 
         fqa = fq - f_crit
         if fqa < 0:
             return 0.0
-        if fq > 1 / f_crit:  # sensemakr's large-effect branch
-            return float(0.5 * (math.sqrt(fqa**4 + 4 * fqa**2) - fqa**2))
-        return float((fq**2 - f_crit**2) / (1 + fq**2))
+        if fq > 1 / f_crit:  # very large effects: the bound of sensemakr's robustness_value
+            return float((fq**2 - f_crit**2) / (1 + fq**2))
+        return float(0.5 * (math.sqrt(fqa**4 + 4 * fqa**2) - fqa**2))
     return float(0.5 * (math.sqrt(fq**4 + 4 * fq**2) - fq**2))
 
 
 _OVB_TEXT = {
-    "en": ("To explain away the whole estimated effect, an unobserved confounder would have to explain at least "
+    "en": ("For the regression estimate {est:.4g}: to explain it away entirely, an unobserved confounder would have to explain at least "
            "{rv:.1%} of the residual variation of both the treatment and the outcome; to make it statistically "
-           "insignificant at the {level:.0%} level, at least {rva:.1%}. The treatment itself explains {r2:.1%} of "
-           "the outcome's residual variation."),
-    "ru": ("Чтобы целиком объяснить оценённый эффект, ненаблюдаемый фактор должен объяснять не менее {rv:.1%} "
+           "insignificant at the {level:.0%} level, at least {rva:.1%} (the treatment itself explains {r2:.2%} of "
+           "the outcome's residual variation)."),
+    "ru": ("Для регрессионной оценки {est:.4g}: чтобы целиком объяснить её, ненаблюдаемый фактор должен объяснять не менее {rv:.1%} "
            "остаточной вариации и участия, и результата; чтобы сделать его статистически незначимым на уровне "
-           "{level:.0%} — не менее {rva:.1%}. Само участие объясняет {r2:.1%} остаточной вариации результата."),
+           "{level:.0%} — не менее {rva:.1%} (само участие объясняет {r2:.2%} остаточной вариации результата)."),
 }
 
 
@@ -87,7 +87,7 @@ class OVBSensitivity(Result):
         """The result in one plain-language sentence (``lang`` "en" or "ru")."""
         if lang not in _OVB_TEXT:
             raise ValueError(f"lang must be one of {sorted(_OVB_TEXT)}, got {lang!r}")
-        return _OVB_TEXT[lang].format(rv=self.rv, rva=self.rv_alpha, level=self.alpha, r2=self.partial_r2)
+        return _OVB_TEXT[lang].format(est=self.estimate, rv=self.rv, rva=self.rv_alpha, level=self.alpha, r2=self.partial_r2)
 
     def summary(self) -> Summary:
         table = pd.DataFrame({"value": [self.estimate, self.se, self.t_stat, self.partial_r2, self.rv, self.rv_alpha]},
