@@ -7,7 +7,7 @@ pre-join behaviour):
 
 * **IPW DiD** (Abadie 2005, normalised form of Sant'Anna & Zhao 2020):
   ``mean(ΔY | D=1) − Σ w_i ΔY_i / Σ w_i`` over controls, ``w = e/(1 − e)``.
-* **Matched DiD**: mean over matched members of ``ΔY_member − ΔY_control``.
+* **Matched DiD**: mean over matched members of ``ΔY_member − ΔY_control`` (bias-corrected).
 * **Doubly robust DiD** (Sant'Anna & Zhao 2020, eq. 3.1, panel data):
 
   .. math::
@@ -19,10 +19,13 @@ pre-join behaviour):
   with ``m(X)`` the linear regression of ΔY on X among controls: consistent
   if *either* the propensity or the outcome model is right.
 
+All three are the cross-sectional estimators of :mod:`cxlab.uplift.estimators`
+(the same core as :func:`cxlab.uplift.treatment_effect`) applied to ``ΔY``.
 Standard errors of IPW and DR come from their influence functions including the
 estimation of the propensity and outcome models (the formulas of the R package
-``DRDID``). Matching uses the Abadie–Imbens variance with the controls' reuse
-counts and group variances, ignoring the estimated propensity.
+``DRDID``). Matching (on the logit propensity, ties averaged, bias-corrected on
+the covariates) uses the Abadie–Imbens (2006) variance, which treats the
+propensity as known.
 
 References
 ----------
@@ -39,7 +42,9 @@ import numpy as np
 import pandas as pd
 
 from cxlab._base import Estimator, Result, Summary, to_builtin
-from cxlab.uplift._utils import LogitFit, as_float_array, single_thread_blas, z_value
+from cxlab.uplift._utils import as_float_array, single_thread_blas, z_value
+from cxlab.uplift.core import LogitFit
+from cxlab.uplift.estimators import aipw_estimate, ipw_estimate, match_estimate
 from cxlab.uplift.design import OUTCOMES, PrePostData
 from cxlab.uplift.matching import (
     BalanceResult,
@@ -60,84 +65,35 @@ def _estimate(att: float, se: float, n_treated: int, n_control: int, alpha: floa
             "n_treated": int(n_treated), "n_control": int(n_control), **extra}
 
 
-@single_thread_blas()
 def ipw_did(dy: np.ndarray, d: np.ndarray, ps: LogitFit, X: np.ndarray, *, alpha: float = 0.05) -> dict[str, Any]:
-    """Normalised IPW DiD (Abadie 2005) with the influence function of ``DRDID::std_ipw_did_panel``."""
-    n = len(dy)
-    D = d.astype("float64")
-    p = np.clip(ps.prob, 1e-12, 1 - 1e-12)
-    w_treat = D
-    w_cont = p * (1 - D) / (1 - p)
-    att_treat = w_treat * dy
-    att_cont = w_cont * dy
-    eta_treat = att_treat.mean() / w_treat.mean()
-    eta_cont = att_cont.mean() / w_cont.mean()
-    att = eta_treat - eta_cont
-    # propensity estimation effect: score × inverse Hessian
-    asy_lin_rep_ps = ((D - p)[:, None] * X) @ (ps.vcov * n)
-    inf_treat = (att_treat - w_treat * eta_treat) / w_treat.mean()
-    inf_cont_1 = att_cont - w_cont * eta_cont
-    M2 = ((w_cont * (dy - eta_cont))[:, None] * X).mean(axis=0)
-    inf_control = (inf_cont_1 + asy_lin_rep_ps @ M2) / w_cont.mean()
-    inf = inf_treat - inf_control
-    se = inf.std(ddof=1) / np.sqrt(n)
-    return _estimate(att, se, D.sum(), n - D.sum(), alpha)
+    """Normalised IPW DiD (Abadie 2005): :func:`cxlab.uplift.estimators.ipw_estimate` on ``ΔY``
+    (the influence function of ``DRDID::std_ipw_did_panel``)."""
+    est = ipw_estimate(dy, d, X, ps, estimand="ATT")
+    return _estimate(est.estimate, est.se, d.sum(), (~d).sum(), alpha)
 
 
-@single_thread_blas()
 def dr_did(dy: np.ndarray, d: np.ndarray, ps: LogitFit, X: np.ndarray, *, alpha: float = 0.05) -> dict[str, Any]:
-    """Doubly robust DiD for panel data (``DRDID::drdid_panel``), analytic influence-function SE."""
-    n = len(dy)
-    D = d.astype("float64")
-    p = np.clip(ps.prob, 1e-12, 1 - 1e-12)
-    ctrl = D == 0
-    Xc = X[ctrl]
-    XtX = Xc.T @ Xc
-    coef = np.linalg.lstsq(XtX, Xc.T @ dy[ctrl], rcond=None)[0]
-    out_delta = X @ coef
-    w_treat = D
-    w_cont = p * (1 - D) / (1 - p)
-    resid = dy - out_delta
-    dr_treat = w_treat * resid
-    dr_cont = w_cont * resid
-    eta_treat = dr_treat.mean() / w_treat.mean()
-    eta_cont = dr_cont.mean() / w_cont.mean()
-    att = eta_treat - eta_cont
-    # influence of the outcome regression (OLS on controls)
-    XpX_inv = np.linalg.pinv(XtX / n)
-    asy_lin_rep_ols = ((1 - D) * resid)[:, None] * X @ XpX_inv
-    # influence of the propensity logit
-    asy_lin_rep_ps = ((D - p)[:, None] * X) @ (ps.vcov * n)
-    inf_treat_1 = dr_treat - w_treat * eta_treat
-    M1 = (w_treat[:, None] * X).mean(axis=0)
-    inf_treat = (inf_treat_1 - asy_lin_rep_ols @ M1) / w_treat.mean()
-    inf_cont_1 = dr_cont - w_cont * eta_cont
-    M2 = ((w_cont * (resid - eta_cont))[:, None] * X).mean(axis=0)
-    M3 = (w_cont[:, None] * X).mean(axis=0)
-    inf_control = (inf_cont_1 + asy_lin_rep_ps @ M2 - asy_lin_rep_ols @ M3) / w_cont.mean()
-    inf = inf_treat - inf_control
-    se = inf.std(ddof=1) / np.sqrt(n)
-    return _estimate(att, se, D.sum(), n - D.sum(), alpha)
+    """Doubly robust DiD for panel data (``DRDID::drdid_panel``): :func:`cxlab.uplift.estimators.aipw_estimate`
+    on ``ΔY``, analytic influence-function SE."""
+    est = aipw_estimate(dy, d, X, ps, estimand="ATT")
+    return _estimate(est.estimate, est.se, d.sum(), (~d).sum(), alpha)
 
 
-def matched_did(dy: np.ndarray, match: MatchResult, *, alpha: float = 0.05) -> dict[str, Any]:
-    """DiD on 1:1 nearest-neighbour matches (with replacement).
+def matched_did(dy: np.ndarray, d: np.ndarray, ps: LogitFit, X: np.ndarray, *, caliper_sd: float | None = 0.2,
+                alpha: float = 0.05) -> dict[str, Any]:
+    """DiD on nearest-neighbour matches on the logit propensity (with replacement, ties averaged),
+    bias-corrected on the covariates, Abadie–Imbens SE: :func:`cxlab.uplift.estimators.match_estimate`.
 
-    Variance (Abadie & Imbens 2006, homoskedastic within group):
-    ``(Σ_T σ²_T + Σ_C K_j² σ²_C) / N_T²`` with ``K_j`` the number of times
-    control *j* is used.
+    The caliper is in standard deviations of the logit propensity (Austin 2011); members without a
+    control inside it are left out and counted (``n_unmatched``).
     """
-    t, c = match.treated_index, match.control_index
-    if len(t) == 0:
-        raise ValueError("no member found a control within the caliper")
-    diff = dy[t] - dy[c]
-    att = diff.mean()
-    k = match.control_weight[match.control_weight > 0]
-    var_t = dy[t].var(ddof=1) if len(t) > 1 else 0.0
-    uniq_c = np.flatnonzero(match.control_weight > 0)
-    var_c = dy[uniq_c].var(ddof=1) if len(uniq_c) > 1 else 0.0
-    se = np.sqrt(len(t) * var_t + np.sum(k**2) * var_c) / len(t)
-    return _estimate(att, se, len(t), len(uniq_c), alpha, n_unmatched=match.n_unmatched)
+    p = np.clip(ps.prob, 1e-15, 1 - 1e-15)
+    lg = np.log(p / (1 - p))
+    Z = (lg / lg.std())[:, None]
+    est = match_estimate(dy, d, Z, estimand="ATT", m=1, bias_X=X, caliper=caliper_sd)
+    n_t = int(np.sum(est.weights[d] > 0))
+    return _estimate(est.estimate, est.se, n_t, int(np.sum(est.weights[~d] > 0)), alpha,
+                     n_unmatched=est.extra["n_unmatched"])
 
 
 class PrePostResult(Result):
@@ -234,7 +190,7 @@ class PrePostDiD(Estimator):
                     se = np.sqrt(pp[dd].var(ddof=1) / dd.sum() + pp[~dd].var(ddof=1) / (~dd).sum())
                     est = _estimate(diff, se, dd.sum(), (~dd).sum(), self.alpha)
                 elif method == "matching":
-                    est = matched_did(yy, m, alpha=self.alpha)
+                    est = matched_did(yy, dd, fit_ps, X, caliper_sd=self.caliper_sd, alpha=self.alpha)
                 elif method == "ipw":
                     est = ipw_did(yy, dd, fit_ps, X, alpha=self.alpha)
                 else:

@@ -17,12 +17,15 @@
 """
 from __future__ import annotations
 
+import warnings
+
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from cxlab._base import Result, Summary, to_builtin
+from cxlab.uplift.core import SeparationError
 from cxlab.uplift.design import PrePostData
 from cxlab.uplift.did import dr_did
 from cxlab.uplift._utils import single_thread_blas
@@ -47,7 +50,11 @@ def segment_effects(data: PrePostData, *, outcome: str = "spend", alpha: float =
         m = (seg == k) & np.isfinite(dy)
         if d[m].sum() < 5 or (~d[m]).sum() < 5:
             continue
-        ps = PropensityModel().fit(frame.loc[m, data.covariate_columns].reset_index(drop=True), d[m])
+        try:
+            ps = PropensityModel().fit(frame.loc[m, data.covariate_columns].reset_index(drop=True), d[m])
+        except SeparationError as exc:  # a small segment where some covariate value has no members
+            warnings.warn(f"segment {name!r} skipped: {exc}", stacklevel=2)
+            continue
         est = dr_did(dy[m], d[m], ps.fit_, ps.X_, alpha=alpha)
         post = frame.loc[m, f"{outcome}_post"].to_numpy(dtype="float64")
         est["member_pre_mean"] = float(pre[m & d].mean())
