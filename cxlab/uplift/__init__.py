@@ -28,7 +28,16 @@ from cxlab.uplift.design import OUTCOMES, PrePostData, prepost_windows
 from cxlab.uplift.did import PrePostDiD, PrePostResult, dr_did, event_time_effects, ipw_did, matched_did
 from cxlab.uplift.effects import METHODS, TreatmentEffect, treatment_effect
 from cxlab.uplift.economics import ProgramCosts, ProgramEconomics, plot_roi_waterfall, program_economics
-from cxlab.uplift.event_study import EventStudyResult, StaggeredDiD, callaway_santanna, loyalty_staggered, plot_event_study
+from cxlab.uplift.event_study import (
+    EventStudyResult,
+    StaggeredDiD,
+    TWFEResult,
+    callaway_santanna,
+    callaway_santanna_dr,
+    loyalty_staggered,
+    plot_event_study,
+    twfe_event_study,
+)
 from cxlab.uplift.heterogeneity import QiniResult, plot_qini, qini_curve, segment_effects
 from cxlab.uplift.matching import (
     PropensityModel,
@@ -49,7 +58,8 @@ __all__ = [
     "ASSUMPTIONS", "LoyaltyAnalysis", "analyze_loyalty", "OUTCOMES", "PrePostData", "prepost_windows",
     "PrePostDiD", "PrePostResult", "dr_did", "event_time_effects", "ipw_did", "matched_did",
     "ProgramCosts", "ProgramEconomics", "plot_roi_waterfall", "program_economics",
-    "EventStudyResult", "StaggeredDiD", "callaway_santanna", "loyalty_staggered", "plot_event_study",
+    "EventStudyResult", "StaggeredDiD", "TWFEResult", "callaway_santanna", "callaway_santanna_dr", "loyalty_staggered",
+    "plot_event_study", "twfe_event_study",
     "QiniResult", "plot_qini", "qini_curve", "segment_effects",
     "PropensityModel", "att_weights", "balance_table", "nearest_neighbor_match", "overlap_summary", "plot_love", "plot_overlap",
     "NaiveDifference", "naive_difference", "MemberPanel", "member_panel",
