@@ -60,6 +60,7 @@ class PrePostData:
     event_times: np.ndarray | None = None
     event_revenue: np.ndarray | None = None
     event_transactions: np.ndarray | None = None
+    history_columns: list[str] = field(default_factory=list)
 
     @property
     def treated(self) -> np.ndarray:
@@ -170,14 +171,22 @@ def prepost_windows(
             jj = np.where(ok, jj, active_within).clip(active_within, T)
             return ok & (cs_tx_all[T_idx, jj] - cs_tx_all[T_idx, jj - active_within] > 0)
 
+        def _buys_from(jj, ok):
+            """a purchase in period jj or later: alive then, without touching the windows before jj"""
+            jj = np.where(ok, jj, 0).clip(0, T)
+            return ok & (cs_tx_all[T_idx, T] - cs_tx_all[T_idx, jj] > 0)
+
         n_before = int(ok_member.sum())
-        ok_member = _active(j_eff, ok_member)
-        control = _active(pseudo, control)
         if placebo_shift:
-            # members are necessarily still customers when they really join; ask the same of the
-            # controls at the matching date, or the placebo just measures that survival difference
-            ok_member = _active(j_eff + placebo_shift, ok_member & (j_eff + placebo_shift <= T))
-            control = _active(pseudo + placebo_shift, control & (pseudo + placebo_shift <= T))
+            # members are necessarily alive when they really join, so alive through both placebo
+            # windows; ask the same of the controls by a purchase at or after the matching date —
+            # outside the placebo windows, so the condition selects on the buying rate (which the
+            # proportional design cancels) and not on the windows' purchases
+            ok_member = _buys_from(j_eff + placebo_shift, ok_member & (j_eff + placebo_shift <= T))
+            control = _buys_from(pseudo + placebo_shift, control & (pseudo + placebo_shift <= T))
+        else:
+            ok_member = _active(j_eff, ok_member)
+            control = _active(pseudo, control)
         if ok_member.sum() == 0:
             raise ValueError(f"no member bought in the {active_within} period(s) before joining; use active_within=None")
         del cs_tx_all
@@ -245,6 +254,16 @@ def prepost_windows(
             "calendar_index": j.astype("float64"),
         }
     )
+    # history before the pre window (months first .. j − pre − 1): measures the buying rate with noise
+    # independent of the baseline window's, so weighting on it does not regress the baseline to the mean
+    early_months = np.maximum(j - pre - first, 0).astype("float64")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        early_visits = np.where(early_months > 0, window(cs_tx, np.minimum(first, j - pre), j - pre) / np.maximum(early_months, 1), 0.0)
+        early_spend = np.where(early_months > 0, window(cs_rev, np.minimum(first, j - pre), j - pre) / np.maximum(early_months, 1), 0.0)
+    frame["log_visits_early"] = np.log1p(early_visits)
+    frame["log_spend_early"] = np.log1p(np.maximum(early_spend, 0))
+    frame["log_early_months"] = np.log1p(early_months)
+    history_columns = ["log_visits_early", "log_spend_early", "log_early_months", "calendar_index"]
     covariate_columns = ["log_spend_pre", "log_visits_pre", "log_basket_pre", "log_spend_last3",
                          "log_lifetime_visits", "log_lifetime_spend", "recency", "log_tenure", "calendar_index"]
     if panel.covariates.shape[1]:
@@ -252,6 +271,7 @@ def prepost_windows(
         for c in extra.columns:
             frame[c] = extra[c].to_numpy()
         covariate_columns += list(extra.columns)
+        history_columns += list(extra.columns)
     notes = [
         f"{int(ok_member.sum()):,} of {n_members_total:,} members have full {pre}-month pre and {post}-month post windows.",
         f"{len(ctrl_rows):,} customers not (yet) members at the end of the post window serve as "
@@ -265,4 +285,5 @@ def prepost_windows(
     return PrePostData(
         frame=frame, covariate_columns=covariate_columns, pre=pre, post=post, placebo_shift=placebo_shift, notes=notes,
         event_times=rel, event_revenue=event_revenue, event_transactions=event_transactions,
+        history_columns=history_columns,
     )
