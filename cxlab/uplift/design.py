@@ -10,20 +10,29 @@ Covariates describe behaviour *before* the (pseudo) join date only — RFM,
 tenure, calendar time and customer attributes such as the acquisition channel —
 so they cannot be affected by membership.
 
-Known limits (measured on synthetic data, stated in the report):
+Two sets of covariates are built: ``covariate_columns`` (RFM in the pre window,
+lifetime rates, recency, tenure, calendar time, customer attributes) for the
+additive design, and ``history_columns`` (rates over the months *before* the pre
+window, months of such history, calendar time, customer attributes) for the
+proportional design, which must not weight on the baseline window itself.
 
-* **Regression to the mean.** When joining depends on how heavy a buyer a
-  customer *is* (a latent rate) and the match uses what they *bought* in a few
-  months (a noisy measure of it), members are, at the same observed pre-join
-  spend, heavier than their matches; the DiD then overstates the effect. The
-  lifetime purchase rate among the covariates reduces this; a placebo effect
-  above zero (:func:`cxlab.uplift.robustness_checks`) flags it.
+Known limits (measured on the demo generator; its selection mechanism is described
+in :mod:`cxlab.datasets`):
+
+* **Regression to the mean (additive design).** When joining depends on how heavy a
+  buyer a customer *is* (a latent rate) and the match uses what they *bought* in a
+  few months (a noisy measure of it), members are, at the same observed pre-join
+  spend, heavier than their matches; a DiD in money then overstates the effect and
+  a placebo finds an effect before joining. The proportional design avoids it.
+* **Alive at the join date.** A member is alive when joining; a control only
+  bought in the month before its pseudo date, so a few percent of controls have
+  already lapsed (pushes the estimate up).
 * **Dilution.** Risk-set controls who join during their post window carry part
   of the effect, which pulls the estimate down (``control_horizon="post"``
   avoids it but conditions on the future).
-On the project's demo generator the two roughly cancel at 6-month windows (the
-true effect is inside the 95% intervals, ``tests/uplift/test_synthetic.py``);
-3-month windows overstate the effect, 12-month windows keep few members.
+With 6-month windows the proportional DR estimate is within a few percent of the
+true effect on the generator and its 95% interval covers it in 19 of 20 seeds,
+while the placebo covers 0 in 19 of 20 (``tests/uplift/test_synthetic.py``).
 """
 from __future__ import annotations
 
@@ -95,8 +104,11 @@ def prepost_windows(
         Move every join date this many periods *earlier* (placebo test). With
         ``placebo_shift >= post`` both windows end before the real join, so the
         estimated "effect" should be zero. Members are alive at their real join
-        by definition, so with ``active_within`` the controls must also have
-        bought in the ``active_within`` periods before ``pseudo + placebo_shift``.
+        by definition, hence alive through both placebo windows; with
+        ``active_within`` the controls must likewise have bought at or after
+        ``pseudo + placebo_shift`` — outside the placebo windows, so the condition
+        does not inflate the windows' purchases (the ``active_within`` check before the
+        placebo date is not applied).
     control_horizon : {"join", "post"}
         ``"join"`` (default): a control must not be a member at its pseudo date
         (risk-set sampling; some controls join later, which slightly dilutes the

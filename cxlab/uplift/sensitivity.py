@@ -59,14 +59,18 @@ def robustness_value(t_stat: float, dof: float, *, q: float = 1.0, alpha: float 
 
 
 _OVB_TEXT = {
-    "en": ("For the regression estimate {est:.4g}: to explain it away entirely, an unobserved confounder would have to explain at least "
+    "en": ("For the {what} {est:.4g}: to explain it away entirely, an unobserved confounder would have to explain at least "
            "{rv:.1%} of the residual variation of both the treatment and the outcome; to make it statistically "
            "insignificant at the {level:.0%} level, at least {rva:.1%} (the treatment itself explains {r2:.2%} of "
            "the outcome's residual variation)."),
-    "ru": ("Для регрессионной оценки {est:.4g}: чтобы целиком объяснить её, ненаблюдаемый фактор должен объяснять не менее {rv:.1%} "
+    "ru": ("Для {what} {est:.4g}: чтобы целиком объяснить её, ненаблюдаемый фактор должен объяснять не менее {rv:.1%} "
            "остаточной вариации и участия, и результата; чтобы сделать его статистически незначимым на уровне "
            "{level:.0%} — не менее {rva:.1%} (само участие объясняет {r2:.2%} остаточной вариации результата)."),
 }
+
+
+_WHAT = {"regression": {"en": "regression estimate", "ru": "регрессионной оценки"},
+         "dr": {"en": "doubly robust estimate", "ru": "двояко робастной оценки"}}
 
 
 @dataclass
@@ -82,12 +86,13 @@ class OVBSensitivity(Result):
     rv_alpha: float
     q: float = 1.0
     alpha: float = 0.05
+    what: str = "regression"
 
     def sentence(self, lang: str = "en") -> str:
         """The result in one plain-language sentence (``lang`` "en" or "ru")."""
         if lang not in _OVB_TEXT:
             raise ValueError(f"lang must be one of {sorted(_OVB_TEXT)}, got {lang!r}")
-        return _OVB_TEXT[lang].format(est=self.estimate, rv=self.rv, rva=self.rv_alpha, level=self.alpha, r2=self.partial_r2)
+        return _OVB_TEXT[lang].format(what=_WHAT[self.what][lang], est=self.estimate, rv=self.rv, rva=self.rv_alpha, level=self.alpha, r2=self.partial_r2)
 
     def summary(self) -> Summary:
         table = pd.DataFrame({"value": [self.estimate, self.se, self.t_stat, self.partial_r2, self.rv, self.rv_alpha]},
@@ -97,15 +102,22 @@ class OVBSensitivity(Result):
 
     def to_dict(self) -> dict[str, Any]:
         return to_builtin({k: getattr(self, k) for k in ("estimate", "se", "t_stat", "dof", "partial_r2", "rv",
-                                                          "rv_alpha", "q", "alpha")} | {"sentence": self.sentence()})
+                                                          "rv_alpha", "q", "alpha", "what")} | {"sentence": self.sentence()})
 
 
-def ovb_sensitivity(estimate: float, se: float, dof: float, *, q: float = 1.0, alpha: float = 0.05) -> OVBSensitivity:
-    """Robustness values of an OLS treatment coefficient from its estimate, (classical) SE and residual df."""
+def ovb_sensitivity(estimate: float, se: float, dof: float, *, q: float = 1.0, alpha: float = 0.05,
+                    what: str = "regression") -> OVBSensitivity:
+    """Robustness values of an OLS treatment coefficient from its estimate, (classical) SE and residual df.
+
+    ``what`` ("regression" or "dr") names the estimate in the sentence; for a doubly robust
+    estimate the values come from its t-statistic — exact for OLS, the usual approximation otherwise.
+    """
+    if what not in _WHAT:
+        raise ValueError(f"what must be one of {sorted(_WHAT)}, got {what!r}")
     t = estimate / se
     return OVBSensitivity(estimate=float(estimate), se=float(se), t_stat=float(t), dof=float(dof),
                           partial_r2=partial_r2(t, dof), rv=robustness_value(t, dof, q=q),
-                          rv_alpha=robustness_value(t, dof, q=q, alpha=alpha), q=q, alpha=alpha)
+                          rv_alpha=robustness_value(t, dof, q=q, alpha=alpha), q=q, alpha=alpha, what=what)
 
 
 _ROS_TEXT = {

@@ -66,3 +66,23 @@ def test_rosenbaum_bounds_agree_with_the_exact_distribution_and_wilcoxon():
     assert "Γ" in res.sentence("en") and "Γ" in res.sentence("ru")
     null = rosenbaum_bounds(rng.normal(0, 1, 60))
     assert "not significant" in null.sentence("en") or null.gamma_critical > 1
+
+
+def test_loyalty_headline_carries_a_sensitivity_sentence():
+    import warnings
+
+    from cxlab.data import customer_period_panel
+    from cxlab.datasets import make_demo_dataset
+    from cxlab.uplift import analyze_loyalty
+
+    ds = make_demo_dataset(4000, seed=5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = analyze_loyalty(customer_period_panel(ds.transactions, period="M"), ds.customers, heterogeneity=False,
+                              robustness=False, staggered=False)
+    dr = res.prepost.estimate("spend", "dr")
+    s = res.sensitivity
+    assert s.estimate == pytest.approx(dr["att"]) and s.t_stat == pytest.approx(dr["att"] / dr["se"])
+    assert 0 <= s.rv_alpha <= s.rv < 1
+    assert "doubly robust" in s.sentence("en") and "робастной" in s.sentence("ru")
+    assert res.to_dict()["sensitivity"]["rv"] == pytest.approx(s.rv)
