@@ -69,9 +69,11 @@ The selection mechanism, precisely (what a design has to cope with)
     proportional design of :class:`cxlab.uplift.PrePostDiD` (members' own
     pre-join level times the growth of non-members weighted on history *before*
     the pre window) is unbiased for this selection, because ``lambda_i`` cancels in
-    the ratio; its remaining biases (members alive at the join date, controls only
-    known alive at their last purchase; controls who join during their post
-    window) are a few percent of the effect and of opposite sign.
+    the ratio. Its remaining biases are of opposite signs and roughly cancel
+    here with 6-month windows: members are known alive at the join date, controls
+    only at their last purchase (up); the activity check inflates light buyers'
+    baselines (up); controls who join during their post window carry part of the
+    effect (down) — see :mod:`cxlab.uplift.design`.
 
 The counterfactual (coupled paths)
 ----------------------------------
