@@ -23,7 +23,7 @@ from scipy import stats
 
 from cxlab._base import Result, Summary, to_builtin
 from cxlab.uplift._utils import as_float_array, as_treatment, require_columns, smd, z_value
-from cxlab.uplift.core import LogitFit, design_frame, fit_logit, fit_ols, trim_sample
+from cxlab.uplift.core import LogitFit, SeparationError, design_frame, fit_logit, fit_ols, trim_sample
 from cxlab.uplift.estimators import Estimate, aipw_estimate, ipw_estimate, match_estimate, regression_estimate
 from cxlab.uplift.sensitivity import OVBSensitivity, RosenbaumBounds, ovb_sensitivity, rosenbaum_bounds
 
@@ -223,7 +223,11 @@ def treatment_effect(
         y, d, X = y[keep], d[keep], X[keep]
         if d.sum() < 2 or (~d).sum() < 2:
             raise ValueError(f"after trimming ({rule}) fewer than two treated or untreated rows are left")
-        ps = fit_logit(X, d, names=names, on_separation="raise" if needs_ps else "warn")
+        try:
+            ps = fit_logit(X, d, names=names, on_separation="raise" if needs_ps else "warn")
+        except SeparationError as exc:
+            raise SeparationError(f"after trimming ({rule}; {n_dropped_t} treated and {n_dropped_c} control rows "
+                                  f"dropped): {exc}") from None
         notes.append(f"Trimmed: {n_dropped_t} treated and {n_dropped_c} control rows; the propensity was refitted.")
     if method == "regression":
         est = regression_estimate(y, d, X, estimand=estimand)
