@@ -251,7 +251,8 @@ def proportional_did(y_post: np.ndarray, y_pre: np.ndarray, d: np.ndarray, ps: L
                      method: str = "dr", caliper_sd: float | None = 0.2, alpha: float = 0.05) -> dict[str, Any]:
     """Proportional pre/post DiD (ATT in the outcome's units): ``method`` "dr"
     (:func:`cxlab.uplift.estimators.ratio_dr_estimate`), "ipw" (:func:`~cxlab.uplift.estimators.ratio_ipw_estimate`)
-    or "matching" (nearest neighbours on the logit propensity, ties averaged, their counts as control weights)."""
+    or "matching" (nearest neighbours on the logit propensity, ties averaged, their counts as control weights,
+    bias-corrected with the ratio model)."""
     if method == "dr":
         est = ratio_dr_estimate(y_post, y_pre, d, X, ps)
     elif method == "ipw":
@@ -266,7 +267,7 @@ def proportional_did(y_post: np.ndarray, y_pre: np.ndarray, d: np.ndarray, ps: L
         np.add.at(K, c_idx[mt.j], mt.w)
         keep = np.ones(len(d), dtype=bool)
         keep[t_idx[~mt.matched]] = False
-        est = ratio_ipw_estimate(y_post[keep], y_pre[keep], d[keep], X[keep], ps, weights_control=K[keep])
+        est = ratio_dr_estimate(y_post[keep], y_pre[keep], d[keep], X[keep], ps, weights_control=K[keep])
         return _estimate(est.estimate, est.se, int(d[keep].sum()), int(np.sum(K > 0)), alpha,
                          n_unmatched=int((~mt.matched).sum()))
     else:

@@ -392,7 +392,7 @@ def ratio_ipw_estimate(y_post, y_pre, d, X, ps: LogitFit, *, weights_control: np
 
 
 @single_thread_blas()
-def ratio_dr_estimate(y_post, y_pre, d, X, ps: LogitFit) -> Estimate:
+def ratio_dr_estimate(y_post, y_pre, d, X, ps: LogitFit, *, weights_control: np.ndarray | None = None) -> Estimate:
     """Doubly robust proportional DiD (ATT, outcome units).
 
     Ratio model ``r(X) = exp(Xθ)`` for the counterfactual growth ``E[Y_post(0) | X] / E[Y_pre | X]``,
@@ -400,6 +400,8 @@ def ratio_dr_estimate(y_post, y_pre, d, X, ps: LogitFit) -> Estimate:
     with ``u = Y_post − Y_pre r(X)``, ``τ = mean_T(u) − Σ_C w u / Σ_C w`` — consistent when either
     the ratio model or the propensity is right (the structure of Sant'Anna & Zhao 2020 with the
     multiplicative outcome model). The influence function includes both nuisance fits.
+    ``weights_control``: fixed control weights instead of ``e/(1 − e)`` (matching counts: then
+    this is bias-corrected matching with the ratio model as the correction, Abadie & Imbens 2011).
     """
     n = len(y_post)
     D = d.astype("float64")
@@ -409,12 +411,16 @@ def ratio_dr_estimate(y_post, y_pre, d, X, ps: LogitFit) -> Estimate:
     A_inv = A_inv / (c.sum() / n)                      # (E[(1−D) Y_pre m X X'])⁻¹
     m = np.exp(X @ theta)
     u = y_post - y_pre * m
-    w_t, w_c = D, p * (1 - D) / (1 - p)
+    w_t = D
+    w_c = p * (1 - D) / (1 - p) if weights_control is None else np.where(d, 0.0, weights_control)
     eta_t = np.sum(w_t * u) / w_t.sum()
     eta_c = np.sum(w_c * u) / w_c.sum()
     lin_theta = ((1 - D) * u)[:, None] * X @ A_inv     # IF of θ
     dtau = -((w_t * y_pre * m)[:, None] * X).mean(axis=0) / w_t.mean() + ((w_c * y_pre * m)[:, None] * X).mean(axis=0) / w_c.mean()
-    M2 = ((w_c * (u - eta_c))[:, None] * X).mean(axis=0)
-    psi = (w_t * (u - eta_t)) / w_t.mean() - (w_c * (u - eta_c) + _ps_influence(X, d, ps) @ M2) / w_c.mean() + lin_theta @ dtau
+    ps_term = 0.0
+    if weights_control is None:
+        M2 = ((w_c * (u - eta_c))[:, None] * X).mean(axis=0)
+        ps_term = _ps_influence(X, d, ps) @ M2
+    psi = (w_t * (u - eta_t)) / w_t.mean() - (w_c * (u - eta_c) + ps_term) / w_c.mean() + lin_theta @ dtau
     weights = np.where(d, w_t / w_t.sum(), w_c / w_c.sum())
     return Estimate(float(eta_t - eta_c), psi, weights, extra={"member_pre_mean": float(y_pre[d].mean())})
