@@ -42,10 +42,38 @@ Satisfaction
     9-10, passive 7-8, detractor 0-6), so the observed NPS group of a surveyed
     customer equals the latent group exactly.
 Loyalty program (self-selection)
-    From ``loyalty_program_start`` on, a living customer joins with rate
+    From ``max(loyalty_program_start, s_i)`` on, a living customer joins with rate
     ``kappa_i = loyalty_join_rate * (lambda_i / E[lambda]) ** loyalty_join_elasticity``:
     heavy buyers join much sooner, so comparing members with non-members
     overstates the effect several times.
+
+The selection mechanism, precisely (what a design has to cope with)
+    * Joining depends on the **latent** purchase rate ``lambda_i`` only (and on
+      being alive): not on the purchases actually made, the spend level ``nu_i``,
+      the satisfaction group or the region. Given ``lambda_i`` the join time is
+      independent of the Poisson purchase noise.
+    * The join time is a random moment while alive (not at a purchase); a member
+      is therefore known to be alive at the join date, a non-member is not.
+    * No anticipation: the purchase rate changes exactly at the join date.
+    * The dropout hazard does not depend on ``lambda_i``, so without the program
+      every customer's expected purchases over a window are ``lambda_i`` times a
+      factor that depends on the hazard only (channel, satisfaction group).
+
+    Consequences, measured on this generator (``tests/uplift/test_synthetic.py``):
+    a design that matches members with non-members on purchases in the months
+    just before joining and takes the difference in money leaves the members
+    heavier than their matches (the purchases are a noisy measure of
+    ``lambda_i``; given them, members' ``lambda_i`` is higher: regression to the
+    mean), so it overstates the effect and a placebo with join dates moved six
+    months earlier finds an "effect" of about a third of the true one. The
+    proportional design of :class:`cxlab.uplift.PrePostDiD` (members' own
+    pre-join level times the growth of non-members weighted on history *before*
+    the pre window) is unbiased for this selection, because ``lambda_i`` cancels in
+    the ratio. Its remaining biases are of opposite signs and roughly cancel
+    here with 6-month windows: members are known alive at the join date, controls
+    only at their last purchase (up); the activity check inflates light buyers'
+    baselines (up); controls who join during their post window carry part of the
+    effect (down) — see :mod:`cxlab.uplift.design`.
 
 The counterfactual (coupled paths)
 ----------------------------------

@@ -1,9 +1,6 @@
 """Small numerical helpers shared by the uplift estimators (not public API)."""
 from __future__ import annotations
 
-import warnings
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -50,54 +47,6 @@ def require_columns(df: pd.DataFrame, columns, what: str) -> None:
     missing = [c for c in columns if c not in df.columns]
     if missing:
         raise ValueError(f"{what} is missing column(s) {missing}; it has {list(df.columns)}")
-
-
-@dataclass
-class LogitFit:
-    """A fitted logistic regression: coefficients, fitted probabilities and the
-    inverse information matrix (``vcov``), as used by the influence functions."""
-
-    coef: np.ndarray
-    prob: np.ndarray
-    vcov: np.ndarray
-
-
-def fit_logit(X: np.ndarray, d: np.ndarray, *, max_iter: int = 50, tol: float = 1e-10) -> LogitFit:
-    """Maximum-likelihood logit by Newton–Raphson (IRLS).
-
-    The same estimator as ``statsmodels.Logit`` (checked in the tests) written
-    out in numpy because on a million customers statsmodels' extra copies
-    triple the time; ``X`` must already contain the intercept column.
-    """
-    X = np.asarray(X, dtype="float64")
-    y = np.asarray(d, dtype="float64")
-    if X.shape[0] != y.shape[0]:
-        raise ValueError("propensity design and treatment have different lengths")
-    if y.min() == y.max():
-        raise ValueError("the treatment indicator is constant: need both members and non-members")
-    beta = np.zeros(X.shape[1])
-    p0 = y.mean()
-    beta[0] = np.log(p0 / (1 - p0))
-    for _ in range(max_iter):
-        eta = np.clip(X @ beta, -35, 35)
-        p = 1.0 / (1.0 + np.exp(-eta))
-        w = p * (1 - p)
-        grad = X.T @ (y - p)
-        hess = (X * w[:, None]).T @ X
-        try:
-            step = np.linalg.solve(hess, grad)
-        except np.linalg.LinAlgError:
-            step = np.linalg.lstsq(hess, grad, rcond=None)[0]
-        beta = beta + step
-        if np.max(np.abs(step)) < tol * (1 + np.max(np.abs(beta))):
-            break
-    else:
-        warnings.warn("propensity logit did not converge; check for perfect separation", stacklevel=3)
-    eta = np.clip(X @ beta, -35, 35)
-    p = 1.0 / (1.0 + np.exp(-eta))
-    hess = (X * (p * (1 - p))[:, None]).T @ X
-    vcov = np.linalg.pinv(hess)
-    return LogitFit(coef=beta, prob=p, vcov=vcov)
 
 
 def design_matrix(covariates: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
@@ -191,5 +140,12 @@ def single_thread_blas():
         set_(before)
 
 
-# the logit's Newton steps are tall-thin products: keep them single-threaded (see single_thread_blas)
-fit_logit = single_thread_blas()(fit_logit)
+
+
+def __getattr__(name):
+    # the logit lives in cxlab.uplift.core; old imports from here keep working
+    if name in ("fit_logit", "LogitFit"):
+        from cxlab.uplift import core
+
+        return getattr(core, name)
+    raise AttributeError(name)

@@ -4,7 +4,8 @@ Steps (each is a public function of :mod:`cxlab.uplift` and can be run alone):
 
 1. :func:`member_panel` — customer × month arrays and join months;
 2. :func:`prepost_windows` + :class:`PrePostDiD` — naive vs matching, IPW and
-   doubly robust DiD on spend, visits and basket, with balance and overlap;
+   doubly robust proportional DiD on spend, visits and basket, with balance and
+   overlap (the same propensity / outcome-model core as :func:`treatment_effect`);
 3. :func:`event_time_effects` — effect by months since joining (stacked DR DiD)
    and :func:`loyalty_staggered` — Callaway–Sant'Anna without covariates, for contrast;
 4. :func:`segment_effects`, :func:`qini_curve` — who gains;
@@ -31,16 +32,18 @@ from cxlab.uplift.heterogeneity import qini_curve, segment_effects
 from cxlab.uplift.panel import MemberPanel, member_panel
 from cxlab.uplift.retention import baseline_churn_rate, ltv_decomposition, membership_hazard_ratio
 from cxlab.uplift.robustness import robustness_checks
+from cxlab.uplift.sensitivity import ovb_sensitivity
 from cxlab.units import unit_days
 
 __all__ = ["LoyaltyAnalysis", "analyze_loyalty", "ASSUMPTIONS"]
 
 #: the identifying assumptions, in plain words (used by the report and the summary)
 ASSUMPTIONS = [
-    "Members are compared with customers who looked the same before the join date (spend, visits, basket, "
-    "recency, tenure, channel) and who had also bought in the month before it.",
-    "Without the programme, members' spend would have changed like that of those look-alike customers "
-    "(conditional parallel trends).",
+    "Each member's spend without the programme is estimated as their own spend before joining times the change "
+    "that comparable non-members (same purchase history before that, tenure, calendar month and channel, and a "
+    "purchase in the month before the date) showed over the same months (proportional parallel trends).",
+    "Members may be heavier buyers than non-members — that cancels in the ratio — but their spend would have "
+    "changed in the same proportion as that of comparable non-members.",
     "Joining did not change behaviour before the join date (no anticipation), and the programme did not "
     "change the behaviour of non-members.",
     "Nothing else happened to members only at the moment they joined (e.g. a simultaneous personal offer).",
@@ -60,6 +63,7 @@ class LoyaltyAnalysis(Result):
         self.retention = parts.get("retention")
         self.decomposition = parts.get("decomposition")
         self.economics = parts.get("economics")
+        self.sensitivity = parts.get("sensitivity")
         self.timings: dict[str, float] = parts.get("timings", {})
         self.n_members = parts.get("n_members")
 
@@ -84,7 +88,10 @@ class LoyaltyAnalysis(Result):
             tables.append(("LTV uplift split", self.decomposition))
         if self.economics is not None:
             tables.append(("Economics", self.economics.table))
-        return Summary("Loyalty programme uplift", tables, ["Assumptions: " + " ".join(ASSUMPTIONS), *self.prepost.notes])
+        notes = ["Assumptions: " + " ".join(ASSUMPTIONS), *self.prepost.notes]
+        if self.sensitivity is not None:
+            notes.append(self.sensitivity.sentence("en"))
+        return Summary("Loyalty programme uplift", tables, notes)
 
     def to_dict(self) -> dict[str, Any]:
         return to_builtin({
@@ -93,6 +100,7 @@ class LoyaltyAnalysis(Result):
             "segments": self.segments, "qini": self.qini.to_dict() if self.qini is not None else None,
             "robustness": self.robustness, "retention": self.retention.to_dict() if self.retention is not None else None,
             "decomposition": self.decomposition, "economics": self.economics.to_dict() if self.economics is not None else None,
+            "sensitivity": self.sensitivity.to_dict() if self.sensitivity is not None else None,
             "timings": self.timings,
         })
 
@@ -174,6 +182,12 @@ def analyze_loyalty(
                                           window_months=post, horizon_months=horizon_months)
         lap("retention")
     spend = did.result_.estimate("spend", "dr")
+    # Cinelli & Hazlett's robustness value from the headline's t-statistic (exact for OLS, the
+    # usual reading for a doubly robust estimate): how much residual variance of membership and
+    # spend a hidden confounder would have to explain to remove the effect
+    n_rows = int(spend["n_treated"] + spend["n_control"])
+    sensitivity = ovb_sensitivity(spend["att"], spend["se"], max(n_rows - did.propensity_.X_.shape[1] - 1, 2), alpha=alpha,
+                                  what="dr")
     n_members = int(mp.is_member.sum())
     economics = program_economics(spend["att"], spend["se"], baseline=spend["member_post_mean"] - spend["att"],
                                   members=n_members, horizon_months=horizon_months, margin_rate=margin_rate,
@@ -181,4 +195,4 @@ def analyze_loyalty(
     lap("economics")
     return LoyaltyAnalysis(prepost=did.result_, event=event, staggered=stag, segments=segments, qini=qini,
                            robustness=rob, retention=retention, decomposition=decomposition, economics=economics,
-                           timings=timings, n_members=n_members)
+                           timings=timings, n_members=n_members, sensitivity=sensitivity)

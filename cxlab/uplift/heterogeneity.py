@@ -17,14 +17,17 @@
 """
 from __future__ import annotations
 
+import warnings
+
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from cxlab._base import Result, Summary, to_builtin
+from cxlab.uplift.core import SeparationError
 from cxlab.uplift.design import PrePostData
-from cxlab.uplift.did import dr_did
+from cxlab.uplift.did import proportional_did
 from cxlab.uplift._utils import single_thread_blas
 from cxlab.uplift.matching import PropensityModel, att_weights
 
@@ -35,23 +38,40 @@ SEGMENTS = ("light", "medium", "heavy")
 
 @single_thread_blas()
 def segment_effects(data: PrePostData, *, outcome: str = "spend", alpha: float = 0.05) -> pd.DataFrame:
-    """DR DiD within light / medium / heavy pre-join buyers (terciles of members' pre-window spend)."""
+    """Proportional DR DiD within light / medium / heavy buyers.
+
+    Segments are terciles of the members' monthly spend *before the pre window*
+    (``log_spend_early``), not of the pre window itself: splitting on the baseline would
+    regress each segment's baseline to the mean. Rows without such history (customers
+    younger than the pre window) are left out of the split. ``pre_spend_from`` /
+    ``pre_spend_to`` give the segment bounds in spend per month.
+    """
     frame = data.frame
     d = data.treated
-    pre = frame["spend_pre"].to_numpy(dtype="float64")
-    cuts = np.quantile(pre[d], [1 / 3, 2 / 3])
-    seg = np.digitize(pre, cuts)  # 0 light, 1 medium, 2 heavy
-    dy = data.change(outcome)
+    if "log_spend_early" not in frame.columns:
+        raise ValueError("this PrePostData has no history before the pre window; rebuild it with prepost_windows")
+    early = np.expm1(frame["log_spend_early"].to_numpy(dtype="float64"))
+    has = frame["log_early_months"].to_numpy(dtype="float64") > 0
+    if (has & d).sum() < 15:
+        return pd.DataFrame()
+    cuts = np.quantile(early[has & d], [1 / 3, 2 / 3])
+    seg = np.where(has, np.digitize(early, cuts), -1)  # 0 light, 1 medium, 2 heavy
+    pre_v = frame[f"{outcome}_pre"].to_numpy(dtype="float64")
+    post = frame[f"{outcome}_post"].to_numpy(dtype="float64")
+    cols = data.history_columns
     rows = []
     for k, name in enumerate(SEGMENTS):
-        m = (seg == k) & np.isfinite(dy)
+        m = (seg == k) & np.isfinite(pre_v) & np.isfinite(post)
         if d[m].sum() < 5 or (~d[m]).sum() < 5:
             continue
-        ps = PropensityModel().fit(frame.loc[m, data.covariate_columns].reset_index(drop=True), d[m])
-        est = dr_did(dy[m], d[m], ps.fit_, ps.X_, alpha=alpha)
-        post = frame.loc[m, f"{outcome}_post"].to_numpy(dtype="float64")
-        est["member_pre_mean"] = float(pre[m & d].mean())
-        est["relative"] = est["att"] / (post[d[m]].mean() - est["att"])
+        try:
+            ps = PropensityModel().fit(frame.loc[m, cols].reset_index(drop=True), d[m])
+        except SeparationError as exc:  # a small segment where some covariate value has no members
+            warnings.warn(f"segment {name!r} skipped: {exc}", stacklevel=2)
+            continue
+        est = proportional_did(post[m], pre_v[m], d[m], ps.fit_, ps.X_, method="dr", alpha=alpha)
+        est["member_pre_mean"] = float(pre_v[m & d].mean())
+        est["relative"] = est["att"] / (post[m & d].mean() - est["att"])
         rows.append({"segment": name, "pre_spend_from": float([-np.inf, *cuts][k]), "pre_spend_to": float([*cuts, np.inf][k]), **est})
     return pd.DataFrame(rows)
 

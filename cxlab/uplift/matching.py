@@ -1,7 +1,8 @@
 """Propensity score, nearest-neighbour matching, ATT weights, balance and overlap.
 
 * Propensity ``e(x) = P(member | pre-join behaviour x)`` by logistic regression
-  (maximum likelihood; same numbers as ``statsmodels.Logit``).
+  (:func:`cxlab.uplift.core.fit_logit`: standardised design, step-controlled Newton,
+  separation check; same numbers as ``statsmodels.Logit``).
 * Matching: one control per member, nearest on the logit of the propensity,
   with replacement, within a caliper of 0.2 standard deviations of the logit
   (Austin 2011); members without a control inside the caliper are dropped and
@@ -19,7 +20,8 @@ import numpy as np
 import pandas as pd
 
 from cxlab._base import Estimator, Result, Summary, to_builtin
-from cxlab.uplift._utils import LogitFit, design_matrix, fit_logit, smd
+from cxlab.uplift._utils import design_matrix, smd
+from cxlab.uplift.core import LogitFit, fit_logit
 
 __all__ = [
     "PropensityModel",
@@ -57,7 +59,7 @@ class PropensityModel(Estimator):
 
     def fit(self, covariates: pd.DataFrame, treated: np.ndarray) -> "PropensityModel":
         X, names = design_matrix(covariates)
-        fit = fit_logit(X, np.asarray(treated, dtype=bool))
+        fit = fit_logit(X, np.asarray(treated, dtype=bool), names=names)
         self.X_, self.names_, self.fit_ = X, names, fit
         self.propensity_ = np.clip(fit.prob, self.trim, 1 - self.trim)
         self.logit_ = np.log(self.propensity_ / (1 - self.propensity_))

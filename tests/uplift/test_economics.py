@@ -72,8 +72,10 @@ def _heterogeneous_design(seed=0, n=8000):
     pre = np.exp(1 + 0.3 * x) * 10
     tau = np.where(x > 0, 8.0, 0.0)  # only the top half gains
     post = pre + rng.normal(0, 2, n) + d * tau
-    frame = pd.DataFrame({"customer_id": np.arange(n).astype(str), "member": d, "spend_pre": pre, "spend_post": post, "x": x})
-    return PrePostData(frame=frame, covariate_columns=["x"], pre=6, post=6), tau
+    early = pre * np.exp(rng.normal(0, 0.05, n))  # spend before the pre window: the same level, its own noise
+    frame = pd.DataFrame({"customer_id": np.arange(n).astype(str), "member": d, "spend_pre": pre, "spend_post": post, "x": x,
+                          "log_spend_early": np.log1p(early), "log_early_months": np.log1p(np.full(n, 6.0))})
+    return PrePostData(frame=frame, covariate_columns=["x"], pre=6, post=6, history_columns=["x"]), tau
 
 
 def test_qini_curve_ranks_gainers_first():

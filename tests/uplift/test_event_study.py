@@ -124,3 +124,109 @@ def test_window_aggregate_is_mean_of_event_times(mpdta):
     out = callaway_santanna(wide.to_numpy(), gi, max_event=3)
     assert out["window"]["att"] == pytest.approx(m.dynamic_["att"])
     assert out["window"]["se"] == pytest.approx(m.dynamic_["se"])
+
+
+# ---- group and calendar aggregations, covariates, TWFE (issue 11, item 7) -------------------------
+def test_mpdta_group_and_calendar_aggregations_equal_r_did(fitted):
+    """R did's aggte(type = "group" / "calendar") on mpdta (did's README and reference page of aggte):
+    group 2004/2006/2007 = -0.0797, -0.0229, -0.0261, overall -0.031; calendar 2004..2007 =
+    -0.0105, -0.0704, -0.0488, -0.0371, overall -0.0417."""
+    g = fitted.group_.set_index("g")["att"]
+    assert [round(g[y], 4) for y in (2004, 2006, 2007)] == [-0.0797, -0.0229, -0.0261]
+    assert round(fitted.group_overall_["att"], 3) == -0.031
+    c = fitted.calendar_.set_index("t")["att"]
+    assert [round(c[y], 4) for y in (2004, 2005, 2006, 2007)] == [-0.0105, -0.0704, -0.0488, -0.0371]
+    assert round(fitted.calendar_overall_["att"], 4) == -0.0417
+    # analytic standard errors: csdid 0.4.3 aggte(bstrap=False) (R prints multiplier-bootstrap SEs)
+    np.testing.assert_allclose(fitted.group_["se"], [0.026368, 0.016703, 0.016655], atol=1e-6)
+    np.testing.assert_allclose(fitted.calendar_["se"], [0.023251, 0.030985, 0.020126, 0.013747], atol=1e-6)
+    assert fitted.group_overall_["se"] == pytest.approx(0.012446, abs=1e-6)
+    assert fitted.calendar_overall_["se"] == pytest.approx(0.015972, abs=1e-6)
+
+
+# csdid 0.4.3, ATTgt(xformla="lemp ~ lpop", est_method="dr", bstrap=False), run in a throwaway venv
+CSDID_LPOP = {
+    "nevertreated": {
+        "att_gt": [-0.01453, -0.076422, -0.140448, -0.106904, -0.000472, -0.006203, 0.000961, -0.041294,
+                   0.026728, -0.004577, -0.028447, -0.028781],
+        "se_gt": [0.02212916, 0.02867131, 0.03537815, 0.03288649, 0.02222344, 0.0184957, 0.0194002, 0.01972114,
+                  0.01406566, 0.01571776, 0.01818088, 0.01623895],
+        "simple": (-0.041752, 0.011503), "group": (-0.03282, 0.011898), "calendar": (-0.044177, 0.015038),
+        "dynamic": (-0.080354, 0.018958),
+        "by_group": [-0.084576, -0.020167, -0.028781], "by_calendar": [-0.01453, -0.076422, -0.046176, -0.039582],
+    },
+    "notyettreated": {
+        "att_gt": [-0.021183, -0.081603, -0.138192, -0.106904, -0.007455, -0.004563, 0.008661, -0.041294,
+                   0.026933, -0.004201, -0.028447, -0.028781],
+        "se_gt": [0.02164821, 0.02834154, 0.03422804, 0.03288649, 0.02183572, 0.01829139, 0.01683906, 0.01972114,
+                  0.01391363, 0.01554837, 0.01818088, 0.01623895],
+        "simple": (-0.041352, 0.011428), "group": (-0.032264, 0.011983), "calendar": (-0.045665, 0.014698),
+        "dynamic": (-0.079993, 0.018494),
+        "by_group": [-0.08697, -0.016317, -0.028781], "by_calendar": [-0.021183, -0.081603, -0.04029, -0.039582],
+    },
+}
+
+
+@pytest.mark.parametrize("control_group", ["nevertreated", "notyettreated"])
+def test_mpdta_with_lpop_doubly_robust_equals_csdid(mpdta, control_group):
+    ref = CSDID_LPOP[control_group]
+    m = StaggeredDiD(control_group=control_group).fit(mpdta, y="lemp", group="first.treat", time="year",
+                                                      unit="countyreal", covariates=["lpop"])
+    att = m.att_gt_.sort_values(["g", "t"])
+    np.testing.assert_allclose(att["att"], ref["att_gt"], atol=1e-6)
+    np.testing.assert_allclose(att["se"], ref["se_gt"], rtol=1e-5)
+    for key, got in (("simple", m.simple_), ("group", m.group_overall_), ("calendar", m.calendar_overall_),
+                     ("dynamic", m.dynamic_)):
+        assert got["att"] == pytest.approx(ref[key][0], abs=1e-6), key
+        assert got["se"] == pytest.approx(ref[key][1], abs=1e-6), key
+    np.testing.assert_allclose(m.group_["att"], ref["by_group"], atol=1e-6)
+    np.testing.assert_allclose(m.calendar_["att"], ref["by_calendar"], atol=1e-6)
+
+
+def test_covariate_path_without_covariates_equals_closed_form(mpdta):
+    from cxlab.uplift import callaway_santanna_dr
+
+    wide = mpdta.pivot(index="countyreal", columns="year", values="lemp")
+    g = mpdta.groupby("countyreal")["first.treat"].first().reindex(wide.index)
+    gi = np.where(g == 0, -1, np.searchsorted(np.sort(mpdta.year.unique()), g))
+    a = callaway_santanna(wide.to_numpy(), gi, max_event=2)
+    b = callaway_santanna_dr(wide.to_numpy(), gi, np.zeros((len(gi), 0)), max_event=2)
+    for k in ("simple", "dynamic", "group_overall", "calendar_overall", "window"):
+        assert b[k]["att"] == pytest.approx(a[k]["att"], abs=1e-12) and b[k]["se"] == pytest.approx(a[k]["se"], rel=1e-9)
+    np.testing.assert_allclose(b["att_gt"]["se"], a["att_gt"]["se"], rtol=1e-9)
+
+
+def test_twfe_event_study_equals_dummy_variable_regression(mpdta):
+    import statsmodels.formula.api as smf
+
+    from cxlab.uplift import twfe_event_study
+
+    res = twfe_event_study(mpdta, y="lemp", group="first.treat", time="year", unit="countyreal")
+    df = mpdta.copy()
+    df["D"] = ((df["first.treat"] > 0) & (df["year"] >= df["first.treat"])).astype(float)
+    ref = smf.ols("lemp ~ D + C(countyreal) + C(year)", data=df).fit(cov_type="cluster", cov_kwds={"groups": df["countyreal"]})
+    assert res.static["att"] == pytest.approx(ref.params["D"], rel=1e-9)
+    # statsmodels' small-sample factor (N−1)/(N−K) counts the 504 dummies; the absorbed version does not
+    N, K_full = len(df), len(ref.params)
+    assert res.static["se"] == pytest.approx(ref.bse["D"] * np.sqrt((N - K_full) / (N - 1)), rel=1e-6)
+    ev = res.event.set_index("event_time")
+    assert ev.loc[-1, "att"] == 0 and set(ev.index) == {-4, -3, -2, -1, 0, 1, 2, 3}
+    # the static TWFE (-0.0365) differs from the CS simple ATT (-0.0400): the forbidden comparisons
+    assert res.static["att"] == pytest.approx(-0.0365, abs=5e-4)
+    assert "biased" in res.summary().as_text()
+
+
+def test_twfe_is_biased_when_effects_grow_but_cs_is_not():
+    rng = np.random.default_rng(5)
+    n, T = 600, 8
+    group = rng.choice([-1, 2, 4, 6], n)
+    treated = (group[:, None] >= 0) & (np.arange(T)[None, :] >= group[:, None])
+    e = np.where(treated, np.arange(T)[None, :] - group[:, None], 0)
+    Y = rng.normal(0, 10, n)[:, None] + rng.normal(0, 1, T)[None, :] + treated * (1.0 + 0.5 * e) + rng.normal(0, 0.1, (n, T))
+    long = pd.DataFrame({"u": np.repeat(np.arange(n), T), "t": np.tile(np.arange(T), n), "y": Y.ravel(),
+                         "g": np.repeat(np.where(group < 0, 0, group), T)})
+    m = StaggeredDiD().fit(long, y="y", group="g", time="t", unit="u", twfe=True)
+    truth = m.att_gt_.query("post")
+    truth_simple = np.average(1.0 + 0.5 * truth["event_time"], weights=truth["cohort_size"])
+    assert m.simple_["att"] == pytest.approx(truth_simple, abs=0.05)
+    assert abs(m.result_.twfe.static["att"] - truth_simple) > 0.3
