@@ -159,11 +159,12 @@ def test_symlink_escaping_data_refused(root, tmp_path_factory):
         load_client_config("acme", root)
 
 
-def test_path_to_another_clients_file_inside_data_is_allowed(root):
+def test_path_to_another_clients_file_is_refused(root):
+    # containment is per client: data/<client>/, not data/
     make_client(root, name="shared")
     make_client(root, config={"currency": "USD", "data": {"transactions": "../shared/transactions.csv"}}, files=())
-    cfg = load_client_config("acme", root)
-    assert cfg.tables["transactions"].path == (root / "data" / "shared" / "transactions.csv").resolve()
+    with pytest.raises(ConfigError, match=r"outside the client's folder .*data/acme"):
+        load_client_config("acme", root)
 
 
 def test_overrides_parsed_by_type(root):

@@ -41,7 +41,7 @@ def test_merge_keeps_order_and_does_not_mutate():
 def test_to_frame_to_dict_json():
     rep = _report()
     frame = rep.to_frame()
-    assert list(frame.columns) == ["table", "column", "action", "rows_count", "message", "example_rows"]
+    assert list(frame.columns) == ["table", "column", "action", "rows_count", "message", "example_rows", "kind"]
     assert frame["rows_count"].tolist() == [3, 2, 0]
     d = rep.to_dict()
     json.dumps(d)  # JSON-able

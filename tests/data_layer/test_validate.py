@@ -52,11 +52,22 @@ def test_parse_numbers_styles(text, value):
     assert out.dtype == "float64" and out.iloc[0] == pytest.approx(value)
 
 
-def test_parse_numbers_comma_thousands_vs_decimal_depends_on_separator():
+def test_single_three_digit_groups_are_ambiguous_whatever_the_separator():
     s = pd.Series(["1,500", "12,000"])
-    assert parse_numbers(s, ctx(), AMOUNT, sep=",").tolist() == [1500.0, 12000.0]
-    assert parse_numbers(s, ctx(), AMOUNT, sep=";").tolist() == [1.5, 12.0]
+    for sep in (",", ";"):
+        with pytest.raises(DataQualityError) as info:
+            parse_numbers(s, ctx(), AMOUNT, sep=sep)
+        msg = str(info.value)
+        assert info.value.rows == [2, 3] and '"1,500" = 1 500' in msg and '"1,500" = 1.5' in msg
+        assert "add 'decimal: \".\"' under 'data.transactions:' in client.yml" in msg
+        assert "'decimal: \",\"'" in msg and "decimal=" not in msg
     assert parse_numbers(s, ctx(), AMOUNT, decimal=",").tolist() == [1.5, 12.0]
+    assert parse_numbers(s, ctx(), AMOUNT, decimal=".").tolist() == [1500.0, 12000.0]
+    # one value that is not a single group decides for the whole column
+    assert parse_numbers(pd.Series(["1,500", "2,75"]), ctx(), AMOUNT).tolist() == [1.5, 2.75]
+    assert parse_numbers(pd.Series(["1,500", "1,234,567"]), ctx(), AMOUNT).tolist() == [1500.0, 1234567.0]
+    assert parse_numbers(pd.Series(["3.201", "0.5"]), ctx(), AMOUNT).tolist() == [3.201, 0.5]
+    assert parse_numbers(pd.Series(["3.201", "1.234.567"]), ctx(), AMOUNT).tolist() == [3201.0, 1234567.0]
 
 
 @pytest.mark.parametrize("junk", ["abc", "1.2.3", "12 34", "1,2,3", "inf", "5 руб", "--5"])
