@@ -79,6 +79,7 @@ class ConfigError(ValueError):
         self.file = None if file is None else str(file)
         self.key = key
         where = ": ".join(p for p in (self.file, key) if p)
+        message = " ".join(str(message).split())  # one line
         super().__init__(f"{where}: {message}" if where else message)
 
 

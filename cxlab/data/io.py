@@ -728,7 +728,7 @@ def _read_parquet(p: Path, shown: str) -> tuple[pd.DataFrame, dict]:
     import pyarrow.parquet as pq
 
     try:
-        tbl = pq.read_table(p)
+        tbl = pq.ParquetFile(p).read()  # not the dataset reader: it refuses repeated column names
     except Exception as e:  # pyarrow.ArrowInvalid and friends
         raise DataQualityError(f"cannot be read as Parquet ({type(e).__name__}: {e}).", path=shown) from None
     # Decode dictionary and decimal columns in Arrow (vectorised) before pandas sees them.

@@ -167,6 +167,7 @@ class DataQualityError(ValueError):
                 body += ", got " + ", ".join(_quote(v) for v in self.examples[:_SHOWN_VALUES])
         else:
             body = message
+        body = " ".join(str(body).split())  # one line, whatever an underlying library put in its message
         return f"{head}: {body}" if head else body
 
 
@@ -220,7 +221,7 @@ def yaml_value(value: Any) -> str:
 
 def yaml_line(key: str, value: Any) -> str:
     """One client.yml line, e.g. ``decimal: ","``."""
-    return f"{key}: {yaml_value(value)}"
+    return f"{yaml_value(key)}: {yaml_value(value)}"
 
 
 def client_yml_hint(table: str | None, key: str, value: Any) -> str:
@@ -1116,9 +1117,10 @@ def implausible_dates(parsed: pd.Series) -> tuple[np.ndarray, str]:
     """Mask of implausible dates and the rule in words.
 
     A date is implausible if it lies before :data:`EARLIEST_PLAUSIBLE`, or
-    (with at least 20 dates) farther from the bulk of the column than three
-    times the span of its central 98 % (at least a year) — a stray 2009 in a
-    2023–2024 log.
+    (with at least 20 dates) more than three interquartile ranges (at least a
+    year each) outside the middle half of the column's dates — a stray 2009 in
+    a 2023–2024 log.  Quartiles, not extremes, so that the strays themselves
+    do not widen the range they are judged by.
     """
     v = parsed.to_numpy(dtype="datetime64[ns]")
     present = ~np.isnat(v)
@@ -1127,15 +1129,14 @@ def implausible_dates(parsed: pd.Series) -> tuple[np.ndarray, str]:
     core = v[present & ~early]
     rule = f"before {EARLIEST_PLAUSIBLE:%Y-%m-%d}"
     if len(core) >= 20:
-        as_int = core.astype(np.int64)
-        q01, q99 = np.quantile(as_int, [0.01, 0.99])
-        span = max(q99 - q01, 365 * 86400 * 10**9)
-        lo, hi = q01 - 3 * span, q99 + 3 * span
+        q25, q75 = np.quantile(core.astype(np.int64), [0.25, 0.75])
+        iqr = max(q75 - q25, 365 * 86400 * 10**9)
+        lo, hi = q25 - 3 * iqr, q75 + 3 * iqr
         vi = v.astype(np.int64)
         far = present & ~early & ((vi < lo) | (vi > hi))
         if far.any():
-            rule += (f" or far outside the range of the other dates ({pd.Timestamp(int(q01)):%Y-%m-%d} to "
-                     f"{pd.Timestamp(int(q99)):%Y-%m-%d} for 98 % of them)")
+            rule += (f" or far outside the range of the other dates (half of them lie between "
+                     f"{pd.Timestamp(int(q25)):%Y-%m-%d} and {pd.Timestamp(int(q75)):%Y-%m-%d})")
     return early | far, rule
 
 
