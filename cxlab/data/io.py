@@ -215,8 +215,8 @@ _NAMES = dict(_SINGLE_BYTE) | {"utf-8": "UTF-8"}
 _WORD = re.compile(r"[^\W\d_]+")
 #: How many times more word evidence the chosen reading must have than the next one.
 _MARGIN = 3.0
-#: Lines of a large single-byte file whose words are sampled as evidence.
-_EVIDENCE_CHARS = 2_000_000
+#: Bytes of a large single-byte file's lines sampled as evidence.
+_EVIDENCE_CHARS = 300_000
 
 
 def _case_ok(word: str) -> bool:
@@ -263,19 +263,41 @@ def _line_starts(data: bytes) -> np.ndarray:
     return np.concatenate([[0], np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 0x0A) + 1])
 
 
-def _invalid_utf8_lines(data: bytes) -> tuple[list[int], int]:
-    """(0-based numbers of the lines that are not valid UTF-8, number of valid lines with non-ASCII text)."""
-    bad, good = [], 0
-    for k, line in enumerate(data.split(b"\n")):
-        if line.isascii():
-            continue
+def _invalid_utf8_lines(data: bytes, max_bad: int = 2000) -> tuple[list[int], bool, bool]:
+    """Lines that are not valid UTF-8: (0-based line numbers, whether other lines hold UTF-8 text, complete).
+
+    The decoder runs from one invalid line to the next (no per-line loop over a
+    valid file); once ``max_bad`` invalid lines are found and no line was
+    UTF-8 text, the file is evidently single-byte and the scan stops there.
+    """
+    import codecs
+
+    view = memoryview(data)
+    start = 3 if data[:3] == b"\xef\xbb\xbf" else 0
+    pos, line, counted_to = start, 0, 0
+    bad: list[int] = []
+    utf8_text = False
+    n = len(data)
+    window = 1 << 16  # the decoder allocates for its whole input: decode in windows, not "the rest"
+    while pos < n:
         try:
-            line.decode("utf-8")
-        except UnicodeDecodeError:
-            bad.append(k)
+            text, consumed = codecs.utf_8_decode(view[pos:pos + window], "strict", pos + window >= n)
+        except UnicodeDecodeError as e:
+            err = pos + e.start
         else:
-            good += 1
-    return bad, good
+            utf8_text = utf8_text or not text.isascii()
+            pos += max(consumed, 1)
+            continue
+        line_start = max(data.rfind(b"\n", pos, err) + 1, pos)
+        utf8_text = utf8_text or not data[pos:line_start].isascii()
+        line += data.count(b"\n", counted_to, line_start)
+        counted_to = line_start
+        bad.append(line)
+        end = data.find(b"\n", err)
+        pos = end + 1 if end >= 0 else len(data)
+        if len(bad) >= max_bad and not utf8_text:
+            return bad, False, False
+    return bad, utf8_text, True
 
 
 def _readings(chunk: bytes) -> dict[str, tuple[str, set[str], float]]:
@@ -387,10 +409,11 @@ def _decode(data: bytes, encoding: str | None, shown: str, table: str) -> tuple[
         _check_double_encoding(text, shown, None)
         return text, "utf-8", []
 
-    bad, n_good = _invalid_utf8_lines(data)
+    bad, utf8_text, _ = _invalid_utf8_lines(data)
     lines = data.split(b"\n")
-    if n_good == 0:
+    if not utf8_text:
         # No line is UTF-8 with non-ASCII text: the file is in one single-byte encoding — if its words say which.
+        # (A UTF-8 line further down would be garbled by that reading, and _check_double_encoding refuses it.)
         sample = b"\n".join(lines[k] for k in bad)[:_EVIDENCE_CHARS]
         readings = _readings(sample)
         enc = _verdict(readings)
@@ -434,7 +457,7 @@ def _decode(data: bytes, encoding: str | None, shown: str, table: str) -> tuple[
     k = bad[0]
     raise DataQualityError(
         f"line{'s' if n > 1 else ''} {where} ({n:,} line{'s' if n > 1 else ''}) {'are' if n > 1 else 'is'} not "
-        f"UTF-8 while {n_good:,} other lines with non-ASCII text are: line {k + 1} has bytes "
+        f"UTF-8 while the other lines with non-ASCII text are: line {k + 1} has bytes "
         f"{_show_bytes(lines[k])}, which read as {_describe_readings(lines[k])}. cxlab cannot tell which reading "
         "is right, and a wrong one would split categories into look-alike groups; correct "
         f"{'these lines' if n > 1 else 'this line'} and save the file as UTF-8.", path=shown)
@@ -1247,6 +1270,21 @@ def _money(v: float) -> str:
     return f"{v:,.2f}" if abs(v) < 1e15 else f"{v:.3e}"
 
 
+def _returns_only_customers(ids: pd.Series, amount: np.ndarray, in_window: np.ndarray) -> list:
+    """Customers with a return and no purchase in the window (hash lookups in Arrow, no group-by)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    neg = (amount < 0) & in_window
+    if not neg.any():
+        return []
+    values = ids.to_numpy(dtype=object)
+    neg_ids = pa.array(pd.unique(values[neg]), type=pa.string())
+    pos_ids = pa.array(values[(amount > 0) & in_window], type=pa.string())
+    bought = pc.unique(pos_ids.filter(pc.is_in(pos_ids, value_set=neg_ids)))
+    return neg_ids.filter(pc.invert(pc.is_in(neg_ids, value_set=bought))).to_pylist()
+
+
 def check_values(transactions: pd.DataFrame | None, surveys: pd.DataFrame | None = None,
                  sources: Mapping[str, SourceInfo] | None = None, observation_end: Any = None,
                  quality: QualityReport | None = None) -> tuple[QualityReport, ValueChecks]:
@@ -1318,11 +1356,10 @@ def check_values(transactions: pd.DataFrame | None, surveys: pd.DataFrame | None
                      "revenue" + ("; revenue, lifetime value and ABC figures are dominated by them — check these "
                                   "values" if dominated else ""), "outlier")
     if len(transactions):
-        sub = transactions.loc[in_window, ["customer_id", "amount"]]
-        stats = sub.groupby("customer_id", sort=False)["amount"].agg(["max", "min"])
-        only = stats.index[(stats["max"] <= 0) & (stats["min"] < 0)]
+        only = _returns_only_customers(transactions["customer_id"], amount, in_window)
         if len(only):
-            rows_mask = transactions["customer_id"].isin(only).to_numpy() & in_window
+            rows_mask = (amount <= 0) & in_window  # only returns (or zero rows) can be theirs
+            rows_mask[rows_mask] = transactions["customer_id"][rows_mask].isin(only).to_numpy()
             checks.returns_only = [str(x) for x in only]
             checks.returns_only_rows = int(rows_mask.sum())
             ex = ", ".join(f'"{x}"' for x in checks.returns_only[:5])
