@@ -7,12 +7,14 @@ files are and how their columns map onto the data contract
     display_name: Demo Retail            # shown in the report title
     language: en                         # en | ru
     currency: RUB                        # ISO 4217 code
-    data:                                # paths relative to this file's folder
+    data:                                # paths relative to this folder, and inside it
       transactions:
         path: transactions.csv
-        columns: {client_header: contract_name}   # optional rename
-        sep: ","                         # optional read_table options:
-        encoding: utf-8                  #   encoding, sep, decimal, dayfirst, sheet
+        columns: {client_header: contract_name}   # optional rename; quote headers with , or :
+        sep: ";"                         # optional read options (all detected or refused
+        encoding: cp1251                 #   when the file cannot tell): encoding, sep,
+        decimal: ","                     #   decimal, dayfirst, sheet, date_format,
+        dayfirst: true                   #   timezone (IANA name), strip_leading_zeros
       customers: {path: customers.csv}   # optional table
       surveys: {path: surveys.csv}       # optional table
     parameters:                          # every key optional (defaults below)
@@ -25,12 +27,25 @@ files are and how their columns map onto the data contract
       calibration_end: null
 
 Every value can be overridden for one run (``cxlab report demo -p lang=ru
--p margin_rate=0.25``): :meth:`ClientConfig.with_overrides` parses the text by
-the parameter's type and refuses unknown names with the list of valid ones.
+-p margin_rate=0.25``): :func:`parse_overrides` parses the text by the
+parameter's type and checks its range at once, refusing unknown names with the
+valid ones.  Every number is finite and bounded (``cxlab params`` lists the
+ranges).
 
-Safety: client names match ``^[A-Za-z0-9_-]+$``; a client given as a path,
-and every data file, must resolve (symlinks followed) inside ``<root>/data``;
-reports go to ``<root>/reports/<client>`` only.
+Safety:
+
+* client names match ``^[A-Za-z0-9_-]+$``; folders under ``data/`` with other
+  names are listed by :func:`client_folders` with the reason, never skipped in
+  silence;
+* ``client.yml`` is read by :func:`read_yaml`: safe constructors, at most
+  256 KiB and 20,000 values once aliases are expanded (a "billion laughs" file
+  is refused in milliseconds), no repeated keys, UTF-8, every error one line
+  with the line, column and a hint;
+* every file a configuration can reach — a data path, a symlink, each match
+  of an engine glob, each entry of an engine folder, a DuckDB database — must
+  resolve inside the client's own folder ``data/<client>/``; SQL that runs on
+  this machine is refused;
+* reports go to ``<root>/reports/<client>`` only.
 """
 from __future__ import annotations
 
@@ -332,7 +347,7 @@ def suggest_client_name(name: str) -> str:
         else:
             base = unicodedata.normalize("NFKD", ch).encode("ascii", "ignore").decode()
             out.append(base if base and (base.isalnum() or base in "_-") else "-")
-    text = re.sub(r"-+", "-", "".join(out)).strip("-_")
+    text = re.sub(r"-+", "-", "".join(out)).strip("-_").lower()
     return text or "client"
 
 

@@ -6,28 +6,43 @@ Design
 cxlab.  It works in four steps, each of which either succeeds, records what it
 did in a :class:`~cxlab.data.quality.QualityReport`, or raises a
 :class:`~cxlab.data.validate.DataQualityError` that names the file, the column
-and the rows:
+and the rows.  The rule throughout: **never guess silently** — where a file can
+be read two ways, the evidence decides or the load stops, showing the evidence
+and the exact ``client.yml`` line that settles it (``decimal: ","``,
+``dayfirst: true``, ``timezone: Europe/Moscow``, ``sheet: "Продажи"`` …).
 
 1. **Open** — the path must be an existing, non-empty file with a supported
    extension (``.csv .txt .tsv .dat``, ``.xlsx .xlsm``, ``.parquet .pq``).
-2. **Read raw** — text files are decoded (UTF-8 with or without BOM; when
-   that fails, Windows-1251, recorded as an ``info`` issue), the separator is
-   detected (``;``, ``,``, tab, ``|``; whitespace-aligned columns such as
-   CDNOW's as a last resort or with ``sep="whitespace"``) and every cell is
-   read as text, so nothing is converted behind the user's back.  Excel is
-   read cell by cell with openpyxl; Parquet with pyarrow, keeping its types.
+2. **Read raw** — text files are decoded on evidence (UTF-8 with or without
+   BOM, UTF-16 with a BOM; otherwise the one single-byte encoding whose text
+   reads as words; a few foreign lines in a UTF-8 file are re-read only when
+   their words also occur in the rest of the file — a counted repair; text
+   encoded twice is refused), the separator is detected (``;``, ``,``, tab,
+   ``|``; whitespace-aligned columns such as CDNOW's as a last resort or with
+   ``sep="whitespace"``; two separators that split alike stop the load) and
+   every cell is read as text, so nothing is converted behind the user's back.
+   Excel is read with openpyxl, from the sheet asked for or the first one when
+   it is the only sheet with the table's columns; Parquet with pyarrow,
+   keeping its types.  Headers are kept as written: a repeated header is
+   labelled by position (``"amount (column 3)"``), never renamed to
+   ``amount.1``.
 3. **Map** — the client's headers are mapped onto contract names with
    ``columns={"Сумма": "amount", ...}``; headers already equal to contract
-   names (ignoring case) map to themselves; other columns are ignored.
+   names (ignoring case) map to themselves; other columns are ignored.  Two
+   columns that could be one contract column stop the load.
 4. **Parse and check** (:mod:`cxlab.data.validate`) — vectorised parsers
    per contract ``kind``; then required values, bounds, dates not in the
-   future, exact duplicate rows (dropped and reported), the table's key
-   (unique ``customer_id`` for customers), returns (negative amounts kept and
-   flagged with ``is_return``).
+   future, implausible dates (flagged), exact duplicate rows (dropped and
+   reported), the table's key (unique ``customer_id`` for customers), returns
+   (negative amounts kept and flagged with ``is_return``).
 
 :func:`load_client_data` reads a client's tables and adds the cross-table
-checks (transactions before signup, ids unknown to the customers table,
-loyalty joins before signup).
+checks (customer ids that do not meet across tables stop the load;
+transactions before signup, ids unknown to the customers table, loyalty joins
+before signup are flagged) and the value checks of :func:`check_values`
+(rows after ``observation_end``, outlying amounts and the share of revenue
+they hold, customers whose only rows are returns), also returned as data in
+``ClientData.checks``.
 
 Nothing is written to disk.  Errors carry row numbers in the file's own
 convention: for CSV the line number (header = line 1, first data row = line
@@ -1421,7 +1436,12 @@ def load_client_data(tables: Mapping[str, Mapping[str, Any] | str | Path], *,
             # only the aggregations of cxlab.data.aggregate read it.
             from cxlab.data.engines import connect_source
 
-            engine_tx = connect_source(spec)
+            try:
+                engine_tx = connect_source(spec)
+            except Exception as exc:  # noqa: BLE001 - an engine's errors reach the user as one data message
+                where = spec.get("path") or spec.get("table") or spec.get("url") or "the source"
+                raise DataQualityError(f"the transactions source ({spec.get('engine')}: {where}) cannot be read: "
+                                       f"{type(exc).__name__}: {exc}", table="transactions") from None
             continue
         kwargs = {"path": spec} if isinstance(spec, (str, Path)) else dict(spec)
         if "path" not in kwargs:

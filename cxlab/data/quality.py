@@ -301,8 +301,8 @@ class ValueChecks:
 
     def to_dict(self) -> dict[str, Any]:
         return to_builtin({
-            "outliers": self.outliers.reset_index(drop=True).astype(object).where(self.outliers.notna(), None)
-            .to_dict("records") if len(self.outliers) else [],
+            "outliers": [{k: (None if pd.isna(v) else v) for k, v in rec.items()}
+                         for rec in self.outliers.to_dict("records")],
             "outlier_revenue_share": self.outlier_revenue_share,
             "dominates": self.dominates(),
             "returns_only": list(self.returns_only),
