@@ -83,7 +83,8 @@ CLIENT_NAME_RE = re.compile(r"^[A-Za-z0-9_-]+$")
 LANGUAGES = ("en", "ru")
 TABLE_NAMES = ("transactions", "customers", "surveys")
 #: read_table options a client file may set per table (besides ``path`` and ``columns``).
-READ_OPTIONS = ("encoding", "sep", "decimal", "dayfirst", "sheet", "date_format", "timezone", "strip_leading_zeros")
+READ_OPTIONS = ("encoding", "sep", "decimal", "dayfirst", "sheet", "date_format", "timezone", "strip_leading_zeros",
+                "header_line")
 TOP_LEVEL_KEYS = ("name", "display_name", "language", "lang", "currency", "data", "parameters")
 
 
@@ -536,6 +537,10 @@ def _resolve_client_file(client: str | os.PathLike, root: Path) -> Path:
     if CLIENT_NAME_RE.fullmatch(text):
         candidate = data_root / text / "client.yml"
         if candidate.is_file():
+            folder = (data_root / text).resolve()
+            if not _inside(candidate.resolve(), folder):
+                raise ConfigError(f"client.yml resolves to {candidate.resolve()}, outside the client's folder "
+                                  f"{folder}: it must be a file there, not a link", file=str(candidate))
             return candidate
         if not Path(text).exists():
             known = list_clients(root)
@@ -788,6 +793,10 @@ def _check_option(name: str, value: Any, file: str, key: str) -> Any:
         if isinstance(value, bool) or not isinstance(value, (str, int)):
             raise fail("a sheet name")
         return value
+    if name == "header_line":
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 10_000:
+            raise fail("the line number of the columns' header, from 1")
+        return value
     if name == "date_format":
         if not isinstance(value, str) or "%" not in value or len(value) > 64:
             raise fail('a strftime layout in quotes, such as "%d.%m.%Y"')
@@ -850,6 +859,9 @@ def _contained_file(value: Any, folder: Path, file: str, key: str) -> Path:
     resolved = path.resolve()
     if not _inside(resolved, folder):
         raise _outside(repr(value), resolved, folder, file, key)
+    if resolved.is_dir():
+        raise ConfigError(f"{value!r} is a folder; give a file (a folder of Parquet files is read with "
+                          "'engine: duckdb')", file=file, key=key)
     if not resolved.is_file():
         if is_glob:
             raise ConfigError(f"{value!r}: wildcards are read only by an engine source (engine: duckdb); "

@@ -224,8 +224,8 @@ def _check_path(path: Any) -> tuple[Path, str]:
 
 
 #: Single-byte encodings a non-UTF-8 file may be in, with the names users know them by.
-_SINGLE_BYTE = (("cp1251", "Windows-1251 (Cyrillic)"), ("cp1252", "Windows-1252 (Western European)"),
-                ("cp1250", "Windows-1250 (Central European)"))
+_SINGLE_BYTE = (("cp1251", "Windows-1251 (Cyrillic)"), ("koi8_r", "KOI8-R (Cyrillic)"),
+                ("cp1252", "Windows-1252 (Western European)"), ("cp1250", "Windows-1250 (Central European)"))
 _NAMES = dict(_SINGLE_BYTE) | {"utf-8": "UTF-8"}
 _WORD = re.compile(r"[^\W\d_]+")
 #: How many times more word evidence the chosen reading must have than the next one.
@@ -262,16 +262,59 @@ def _evidence_words(text: str) -> set[str]:
     return {w for w in _WORD.findall(text) if len(w) > 1 and not w.isascii()}
 
 
+def _letters(word: str) -> int:
+    return sum(not c.isascii() for c in word)
+
+
 def _weight(word: str) -> float:
-    """Evidence a word gives for the reading it comes from: 1 for a word, ½ for an all-capitals one
-    (abbreviations are real, but a misread can also turn lower case into capitals), 0 for mojibake."""
-    if not _plausible(word):
-        return 0.0
-    return 0.5 if word.isupper() and len(word) > 3 else 1.0
+    """Evidence a word gives for the reading it comes from: its non-ASCII letters (a long Cyrillic word
+    says more than one accent in a Latin word); 0 for mojibake."""
+    return float(_letters(word)) if _plausible(word) else 0.0
+
+
+#: Letter frequencies of Russian text (per cent, Lyashevskaya & Sharov's frequency dictionary): a text
+#: misread through another Cyrillic code page (KOI8-R as Windows-1251) still looks like words, but its
+#: letters are permuted, so its frequency profile is far from this one.
+_RU_FREQ = dict(zip("оеаинтсрвлкмдпуяыьгзбчйхжшюцщэфъё", (
+    10.97, 8.45, 8.01, 7.35, 6.70, 6.26, 5.47, 4.73, 4.54, 4.40, 3.49, 3.21, 2.98, 2.81, 2.62, 2.01, 1.90,
+    1.74, 1.70, 1.65, 1.59, 1.44, 1.21, 0.97, 0.94, 0.73, 0.64, 0.48, 0.36, 0.32, 0.26, 0.04, 0.04)))
+_RU_NORM = sum(v * v for v in _RU_FREQ.values()) ** 0.5
+
+
+def _russian_likeness(letters: str) -> float:
+    """Cosine similarity of the letter counts to Russian frequencies: ~0.75–0.85 for real text, ~0.45–0.55
+    for a text misread through another Cyrillic code page."""
+    counts: dict[str, int] = {}
+    for c in letters:
+        if c in _RU_FREQ:
+            counts[c] = counts.get(c, 0) + 1
+    norm = sum(v * v for v in counts.values()) ** 0.5
+    return sum(n * _RU_FREQ[c] for c, n in counts.items()) / (norm * _RU_NORM) if norm else 0.0
+
+
+def _russian_word(word: str) -> bool:
+    """A Cyrillic word whose letters are, on balance, more frequent in Russian than chance (log-likelihood
+    against 33 equally likely letters above 0): "магазин" is, "НБЗБЪЙО" (KOI8-R read as Windows-1251) not."""
+    import math
+
+    return sum(math.log(max(_RU_FREQ.get(c, 0.04), 0.04) * 33 / 100) for c in word.lower()) > 0
 
 
 def _score(words: set[str]) -> float:
-    return float(sum(map(_weight, words)))
+    """Word evidence of a reading (see :func:`_weight`): real words for it, mojibake against it.
+
+    Cyrillic words count only if their letters look Russian (:func:`_russian_word`), and a Cyrillic
+    reading whose counted words hold 20+ letters is scaled by ``clip((cos - 0.35) / 0.4, 0, 1)²`` of its
+    letter profile (:func:`_russian_likeness`: 1 for real text, under 0.1 for a misread code page).
+    """
+    counted = [w for w in words if _plausible(w) and (not _is_cyrillic(w[0]) or _russian_word(w))]
+    score = float(sum(map(_weight, counted)))
+    cyrillic = "".join(w for w in counted if _is_cyrillic(w[0])).lower()
+    if len(cyrillic) >= 20:
+        score *= min(max((_russian_likeness(cyrillic) - 0.35) / 0.4, 0.0), 1.0) ** 2
+    # words a reading turns into mojibake count against it (at half weight: real files hold some oddities)
+    rejected = sum(_letters(w) for w in words if w not in set(counted))
+    return score - 0.5 * rejected
 
 
 def _line_starts(data: bytes) -> np.ndarray:
@@ -331,9 +374,9 @@ def _readings(chunk: bytes) -> dict[str, tuple[str, set[str], float]]:
 def _verdict(readings: dict[str, tuple[str, set[str], float]]) -> str | None:
     """The encoding whose reading is made of words, by a clear margin over every other; else None.
 
-    A reading wins when its word score (see :func:`_weight`) is at least
-    half its number of distinct non-ASCII words and :data:`_MARGIN` times the
-    next reading's score.  Readings that give the same text are one reading.
+    A reading wins when its word score (see :func:`_score`) is positive and
+    at least :data:`_MARGIN` times the next reading's score (or the next one's
+    is not positive).  Readings that give the same text are one reading.
     """
     if not readings:
         return None
@@ -344,11 +387,10 @@ def _verdict(readings: dict[str, tuple[str, set[str], float]]) -> str | None:
         # every candidate reads the bytes alike (e.g. only a no-break space in "1 234"): any will do — if
         # there is more than one candidate; a single one that decodes is no evidence by itself
         return next(iter(readings)) if len(readings) > 1 else None
-    ranked = sorted(((readings[encs[0]][2], encs[0], len(readings[encs[0]][1])) for encs in by_text.values()),
-                    reverse=True)
-    best, enc, n_words = ranked[0]
-    runner_up = ranked[1][0] if len(ranked) > 1 else 0.0
-    if best > 0 and best >= 0.5 * n_words and best >= _MARGIN * runner_up:
+    ranked = sorted(((readings[encs[0]][2], encs[0]) for encs in by_text.values()), reverse=True)
+    best, enc = ranked[0]
+    runner_up = max(ranked[1][0], 0.0) if len(ranked) > 1 else 0.0
+    if best > 0 and best >= _MARGIN * runner_up:
         return enc
     return None
 
@@ -426,6 +468,13 @@ def _decode(data: bytes, encoding: str | None, shown: str, table: str) -> tuple[
 
     bad, utf8_text, _ = _invalid_utf8_lines(data)
     lines = data.split(b"\n")
+    good_words: set[str] = set()
+    if utf8_text:
+        bad_set = set(bad)
+        good_words = _evidence_words(b"\n".join(ln for k, ln in enumerate(lines) if k not in bad_set and
+                                                not ln.isascii()).decode("utf-8-sig"))
+        # Valid UTF-8 by accident (a Windows-1251 "ВЁ" is the bytes of "¨") is no UTF-8 text: no real words.
+        utf8_text = _score(good_words) > 0
     if not utf8_text:
         # No line is UTF-8 with non-ASCII text: the file is in one single-byte encoding — if its words say which.
         # (A UTF-8 line further down would be garbled by that reading, and _check_double_encoding refuses it.)
@@ -456,10 +505,8 @@ def _decode(data: bytes, encoding: str | None, shown: str, table: str) -> tuple[
     where = ", ".join(map(str, rows[:8])) + (", …" if len(rows) > 8 else "")
     n = len(rows)
     if enc is not None and enc in readings and readings[enc][1]:
-        good_text = b"\n".join(ln for k, ln in enumerate(lines) if k not in set(bad)).decode("utf-8-sig")
-        shared = sorted(readings[enc][1] & _evidence_words(good_text))
+        shared = sorted(readings[enc][1] & good_words)
         if shared:
-            bad_set = set(bad)
             text = "\n".join(ln.decode(enc) if k in bad_set else ln.decode("utf-8") for k, ln in enumerate(lines))
             text = text.lstrip("\ufeff")
             _check_double_encoding(text, shown, None)
@@ -570,8 +617,13 @@ def _detect_sep(text: str, shown: str = "", table: str = "transactions") -> str:
     return scored[0][1] if scored else ","
 
 
+_INVISIBLE_RE = re.compile("[\u200b-\u200f\u2060-\u2064\ufeff\u00ad]")
+
+
 def _normalise_header(name: Any) -> str:
-    return str(name).replace("\ufeff", "").strip().strip('"').strip()
+    """A header as matched: invisible characters removed, no-break spaces as spaces, outer spaces and quotes off."""
+    text = _INVISIBLE_RE.sub("", str(name)).replace("\u00a0", " ")
+    return text.strip().strip('"').strip()
 
 
 def _default_names(n: int) -> list[str]:
@@ -603,7 +655,8 @@ def _add_notes(report: QualityReport, table: str, shown: str, notes: Sequence[di
 # raw readers: return (raw frame with positional index, first_row, row_note, extra SourceInfo fields)
 # ---------------------------------------------------------------------------
 def _read_text(p: Path, shown: str, encoding: str | None, sep: str | None, header: int | None,
-               names: Sequence[str] | None, report: QualityReport, table: str) -> tuple[pd.DataFrame, dict]:
+               names: Sequence[str] | None, report: QualityReport, table: str,
+               columns: Mapping[str, str] | None = None) -> tuple[pd.DataFrame, dict]:
     try:
         data = p.read_bytes()
     except OSError as e:  # permissions, a FIFO, a file vanishing mid-read
@@ -613,7 +666,8 @@ def _read_text(p: Path, shown: str, encoding: str | None, sep: str | None, heade
         raise DataQualityError("the file holds no data (only blank lines).", path=shown)
     _add_notes(report, table, shown, notes)
     if sep is None:
-        sep = _detect_sep(text, shown, table)
+        sniff = text if not header else "\n".join(text[:1_000_000].splitlines()[header:])
+        sep = _detect_sep(sniff, shown, table)
     if sep in ("\\s+", "tab", "\\t"):
         sep = {"\\s+": "whitespace", "tab": "\t", "\\t": "\t"}[sep]
     kwargs: dict[str, Any] = dict(
@@ -630,6 +684,11 @@ def _read_text(p: Path, shown: str, encoding: str | None, sep: str | None, heade
     except pd.errors.EmptyDataError:
         raise DataQualityError("the file holds no data.", path=shown) from None
     except (pd.errors.ParserError, ValueError) as e:
+        if header == 0 and names is None:
+            found = _find_text_header(text, TABLES[table], columns)
+            if found is not None and found[0] > 0:
+                line = text.splitlines()[found[0]]
+                raise _header_line_error(shown, TABLES[table], found[0] + 1, next(csv.reader([line], delimiter=found[1])))
         shown_sep = {"\t": "tab", "whitespace": "whitespace"}.get(sep, repr(sep))
         detail = " ".join(str(e).split())
         raise DataQualityError(
@@ -649,13 +708,63 @@ def _read_text(p: Path, shown: str, encoding: str | None, sep: str | None, heade
     raw = raw.iloc[: (last[-1] + 1 if len(last) else 0)]
     first_row = 1 if header is None else header + 2
     note_ = "line numbers in the file" + ("" if header is None else f", header = line {header + 1}")
-    return raw, dict(format="csv", encoding=used, sep=sep, first_row=first_row, row_note=note_)
+    return raw, dict(format="csv", encoding=used, sep=sep, first_row=first_row, row_note=note_, text=text)
 
 
-def _workbook_sheets(p: Path, shown: str, header: int | None) -> list[tuple[str, list[str], bool]]:
-    """(name, header cells as written, has a data row) of every sheet, read as pandas will read it."""
+#: Largest unpacked size of an .xlsx read (a zip bomb unpacks to far more).
+MAX_XLSX_UNPACKED = 4 * 2**30
+
+#: Lines (or sheet rows) searched for the header when the first one is not it.
+_HEADER_SEARCH = 30
+
+
+def _find_header(rows: Sequence[Sequence[Any]], spec: TableSpec, columns: Mapping[str, str] | None) -> int | None:
+    """0-based index of the first row whose cells hold the table's required columns, or None."""
+    for k, cells in enumerate(rows[:_HEADER_SEARCH]):
+        names = [("" if c is None else _normalise_header(c)) for c in cells]
+        if len([c for c in names if c]) >= len(spec.required) and _fits(names, spec, columns):
+            return k
+    return None
+
+
+def _find_text_header(text: str, spec: TableSpec, columns: Mapping[str, str] | None) -> tuple[int, str] | None:
+    """(0-based line, separator) of the header in a text file with lines above it (a title, a period …)."""
+    lines = text[:200_000].splitlines()[:_HEADER_SEARCH]
+    for sep in _SEPARATORS:
+        try:
+            rows = list(csv.reader(lines, delimiter=sep))
+        except csv.Error:
+            continue
+        k = _find_header(rows, spec, columns)
+        if k is not None:
+            return k, sep
+    return None
+
+
+def _header_line_error(shown: str, spec: TableSpec, line: int, cells: Sequence[Any], what: str = "line") -> DataQualityError:
+    shown_cells = ", ".join(f'"{_normalise_header(c)}"' for c in list(cells)[:6] if c is not None)
+    return DataQualityError(
+        f"the columns' header is not on the first {what} but on {what} {line} ({shown_cells}); the {what}s above "
+        f"it (a title, a period, notes) are not data. Say where it is: "
+        f"{client_yml_hint(spec.name, 'header_line', line)}.", path=shown, table=spec.name)
+
+
+def _workbook_sheets(p: Path, shown: str, header: int | None) -> list[tuple[str, list[str], bool, list]]:
+    """(name, header cells as written, has a data row, first rows) of every sheet, read as pandas will."""
+    import zipfile
+
     import openpyxl
 
+    try:  # an .xlsx is a zip archive: its unpacked size is known before anything is unpacked
+        with zipfile.ZipFile(p) as archive:
+            unpacked = sum(i.file_size for i in archive.infolist())
+    except (zipfile.BadZipFile, OSError) as e:
+        raise DataQualityError(f"cannot be read as an Excel workbook (not a valid .xlsx archive: {e}); if it "
+                               "is a CSV or an old .xls saved under this name, save it again as .xlsx or CSV.",
+                               path=shown) from None
+    if unpacked > MAX_XLSX_UNPACKED:
+        raise DataQualityError(f"unpacks to {unpacked / 2**30:.1f} GiB, more than the {MAX_XLSX_UNPACKED / 2**30:.0f} "
+                               "GiB cxlab reads from a workbook; save the sheet as CSV or Parquet.", path=shown)
     try:
         wb = openpyxl.load_workbook(p, read_only=True, data_only=True, keep_links=False)
     except Exception as e:  # zipfile.BadZipFile, openpyxl InvalidFileException, …
@@ -668,25 +777,25 @@ def _workbook_sheets(p: Path, shown: str, header: int | None) -> list[tuple[str,
             rows = []
             for row in ws.iter_rows(values_only=True):
                 rows.append(row)
-                if len(rows) > h + 1:
+                if len(rows) > max(h + 1, _HEADER_SEARCH):
                     break
             cells = [("" if c is None else _normalise_header(c)) for c in (rows[h] if len(rows) > h else ())]
             while cells and cells[-1] == "":
                 cells.pop()
             has_data = len(rows) > h + 1 and any(c is not None and str(c).strip() for c in rows[h + 1])
-            out.append((ws.title, cells, has_data))
+            out.append((ws.title, cells, has_data, rows))
     finally:
         wb.close()
     return out
 
 
-def _pick_sheet(sheets: list[tuple[str, list[str], bool]], sheet: str | int | None, spec: TableSpec,
+def _pick_sheet(sheets: list[tuple[str, list[str], bool, list]], sheet: str | int | None, spec: TableSpec,
                 columns: Mapping[str, str] | None, shown: str, header: int | None, names: Any,
                 report: QualityReport) -> str:
     """The sheet to read: the one asked for, or the first when the evidence says it is the one."""
-    titles = [t for t, _, _ in sheets]
+    titles = [t for t, *_ in sheets]
     listing = "; ".join(f'"{t}" ({"columns " + ", ".join(repr(c) for c in cells[:8]) if cells else "empty"}'
-                        f'{", …" if len(cells) > 8 else ""})' for t, cells, _ in sheets)
+                        f'{", …" if len(cells) > 8 else ""})' for t, cells, *_ in sheets)
     if sheet is not None:
         if isinstance(sheet, int) and not isinstance(sheet, bool):
             if str(sheet) in titles:
@@ -705,9 +814,11 @@ def _pick_sheet(sheets: list[tuple[str, list[str], bool]], sheet: str | int | No
                                    path=shown, table=spec.name)
         return str(sheet)
     first = titles[0]
-    if len(sheets) == 1 or header is None or names is not None:
+    if header is None or names is not None:
         return first
-    fits = [t for t, cells, has_data in sheets if has_data and _fits(cells, spec, columns)]
+    fits = [t for t, cells, has_data, _ in sheets if has_data and _fits(cells, spec, columns)]
+    if len(sheets) == 1 and (fits or header != 0):
+        return first
     others = [t for t in titles if t != first]
     if fits == [first]:
         report.add(spec.name, None, "info", 0, f'{shown}: read sheet "{first}", the only one with the '
@@ -726,6 +837,17 @@ def _pick_sheet(sheets: list[tuple[str, list[str], bool]], sheet: str | int | No
             f'the first sheet ("{first}") does not hold the {spec.name} columns ({need}) but sheet '
             f'"{fits[0]}" does; {client_yml_hint(spec.name, "sheet", fits[0])}. Sheets: {listing}.',
             path=shown, table=spec.name)
+    for t, _, _, rows in sheets:  # the header below a title row?
+        k = _find_header(rows, spec, columns) if header == 0 else None
+        if k:  # found, and not on the first row
+            hint = "" if t == first else f"{client_yml_hint(spec.name, 'sheet', t)} and "
+            raise DataQualityError(
+                f'sheet "{t}" holds the {spec.name} columns on row {k + 1}, not row 1 ('
+                + ", ".join(f'"{_normalise_header(c)}"' for c in rows[k][:6] if c is not None)
+                + f"); the rows above it are not data. Say where they are: {hint}"
+                + client_yml_hint(spec.name, "header_line", k + 1) + ".", path=shown, table=spec.name)
+    if len(sheets) == 1:
+        return first  # the column mapping names what is missing
     raise DataQualityError(
         f"no sheet holds the {spec.name} columns ({need}); sheets: {listing}. Choose the sheet with "
         f"{client_yml_hint(spec.name, 'sheet', first)} and map its headers with 'columns:' "
@@ -752,7 +874,7 @@ def _read_excel(p: Path, shown: str, sheet: str | int | None, header: int | None
     if header is None and names is None:
         raw.columns = _default_names(raw.shape[1])
     elif names is None:
-        cells = next(c for t, c, _ in sheets if t == sheet_name)
+        cells = next(c for t, c, *_ in sheets if t == sheet_name)
         if len(cells) == raw.shape[1]:  # as written (pandas renames a repeated header to "amount.1")
             raw.columns = [c if c else str(old) for c, old in zip(cells, raw.columns)]
     raw = raw.reset_index(drop=True)
@@ -969,6 +1091,7 @@ def read_table(
     duplicates: str = "auto",
     timezone: str | None = None,
     strip_leading_zeros: bool = False,
+    header_line: int | None = None,
 ) -> LoadedTable:
     """Read one client file into a contract table, validating every value.
 
@@ -1016,6 +1139,11 @@ def read_table(
         Text and Excel: line (0-based) holding the column names; ``None`` when
         the file has no header (then give ``names`` or use ``column_1``,
         ``column_2``, …).
+    header_line : int, optional
+        The same as a 1-based line (or sheet row) number, as client.yml
+        writes it (``header_line: 4`` when three title lines come first).
+        When the header is not on the first line and this is not given, the
+        load stops naming the line where the columns are.
     names : list of str, optional
         Column names to use instead of the file's header.
     timezone : str, optional
@@ -1069,12 +1197,16 @@ def read_table(
     if dayfirst is not None and not isinstance(dayfirst, (bool, np.bool_)):
         raise ValueError(f"dayfirst must be True, False or None, got {dayfirst!r}")
     timezone = check_timezone(timezone)
+    if header_line is not None:
+        if isinstance(header_line, bool) or not isinstance(header_line, (int, np.integer)) or header_line < 1:
+            raise ValueError(f"header_line must be a line number from 1, got {header_line!r}")
+        header = int(header_line) - 1
     spec = TABLES[table]
     p, shown = _check_path(path)
     report = QualityReport()
     suffix = p.suffix.lower()
     if suffix in TEXT_EXTENSIONS:
-        raw, info = _read_text(p, shown, encoding, sep, header, names, report, table)
+        raw, info = _read_text(p, shown, encoding, sep, header, names, report, table, columns)
     elif suffix in EXCEL_EXTENSIONS:
         raw, info = _read_excel(p, shown, sheet, header, names, spec, columns, report)
     else:
@@ -1085,7 +1217,17 @@ def read_table(
         raise DataQualityError(
             "has a header but no data rows" + (f" (columns: {', '.join(raw.columns)})" if len(raw.columns) else "")
             + ".", path=shown, table=table)
-    mapping, ignored = _map_columns(labels, spec, columns, shown, raw, groups)
+    text = info.pop("text", None)
+    try:
+        mapping, ignored = _map_columns(labels, spec, columns, shown, raw, groups)
+    except DataQualityError as exc:
+        if text is not None and header == 0 and names is None:
+            found = _find_text_header(text, spec, columns)
+            if found is not None and found[0] > 0:
+                line = text.splitlines()[found[0]]
+                raise _header_line_error(shown, spec, found[0] + 1,
+                                         next(csv.reader([line], delimiter=found[1])), "line") from None
+        raise
     ctx = TableContext(path=shown, table=table, first_row=info.pop("first_row"), row_note=info.pop("row_note"),
                        total_rows=len(raw), client_names=dict(mapping), report=report)
     if ignored:

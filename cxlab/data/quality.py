@@ -49,7 +49,7 @@ ACTIONS = ("dropped", "flagged", "repaired", "info")
 KINDS = (
     "encoding", "columns", "empty_rows", "duplicates", "returns", "decimal", "date_order", "timezone",
     "implausible_date", "unknown_ids", "before_signup", "loyalty_before_signup", "out_of_window",
-    "outlier", "returns_only", "sheet", "engine",
+    "outlier", "returns_only", "sheet", "engine", "invisible", "lookalike", "header_line",
 )
 
 #: How many example row numbers an issue keeps.

@@ -982,8 +982,11 @@ def check_required(parsed: pd.Series, ctx: TableContext, column: Column,
     """A required column must have a value in every row (``missing`` may be given precomputed)."""
     missing = parsed.isna().to_numpy() if missing is None else missing
     if missing.any():
+        where = np.flatnonzero(missing)
+        tail = (" — the last rows of the file: a totals line? remove it from the file"
+                if len(where) <= 3 and where[0] >= len(missing) - 3 and len(missing) > 3 else "")
         raise ctx.error(column.name, missing, None,
-                        f"a value in every row ({column.description or column.name}); found empty cells",
+                        f"a value in every row ({column.description or column.name}); found empty cells{tail}",
                         index=parsed.index)
 
 
@@ -1182,7 +1185,9 @@ def validate_frame(raw: pd.DataFrame, spec: TableSpec, ctx: TableContext, *, dec
             continue
         if column.kind in ("id", "category"):
             # Missing values are read off the Arrow null bitmap, before the (slower) object conversion.
-            text = _as_text(raw[column.name])
+            text = _strip_invisible(_as_text(raw[column.name]), ctx, column, raw[column.name])
+            if column.kind == "category":
+                text = _merge_lookalikes(text, ctx, column)
             missing = text.isna().to_numpy()
             parsed = _to_object(text)
         else:
@@ -1199,6 +1204,64 @@ def validate_frame(raw: pd.DataFrame, spec: TableSpec, ctx: TableContext, *, dec
             flag_implausible_dates(parsed, ctx, column, raw[column.name])
         out[column.name] = parsed
     return pd.DataFrame(out, index=raw.index, copy=False)
+
+
+#: Characters that print as nothing (zero-width spaces and joiners, word joiner, BOM, soft hyphen): a
+#: "магазин" with one of them is a different category or customer that looks the same.
+_INVISIBLE = "[\u200b-\u200f\u2060-\u2064\ufeff\u00ad]"
+
+
+def _strip_invisible(text: pd.Series, ctx: TableContext, column: Column, raw: pd.Series) -> pd.Series:
+    """Remove invisible characters from ids and labels — a counted repair."""
+    has = _as_mask(text.str.contains(_INVISIBLE, regex=True))
+    if not has.any():
+        return text
+    out = text.str.replace(_INVISIBLE, "", regex=True)
+    out = out.mask(out.str.strip() == "")
+    n = int(has.sum())
+    ctx.issue(column.name, "repaired", f'column "{column.name}": {n:,} value{"s" if n > 1 else ""} held invisible '
+              f"characters (zero-width spaces, soft hyphens …), removed so that they match the same value "
+              f'without them (e.g. {_quote(text[has].iloc[0])} → {_quote(out[has].iloc[0])}).', text.index[has],
+              kind="invisible")
+    return out
+
+
+#: Cyrillic and Latin letters that look identical, mapped to one form (the Latin one).
+_LOOKALIKE = str.maketrans("аеорсухАВЕКМНОРСТХ", "aeopcyxABEKMHOPCTX")
+
+
+def _merge_lookalikes(values: pd.Series, ctx: TableContext, column: Column) -> pd.Series:
+    """Merge category labels that look identical but mix Latin and Cyrillic letters ("сайт" / "caйт").
+
+    Such labels cannot be told apart by a reader, yet would be separate groups in every breakdown. Each
+    rarer spelling is rewritten to the most frequent one — a counted repair naming both.
+    """
+    counts = values.value_counts(dropna=True)
+    if len(counts) < 2 or len(counts) > 100_000:
+        return values
+    labels = pd.Series(counts.index.astype(str), index=counts.index)
+    mixed = labels.map(lambda v: not v.isascii())  # a label of ASCII only has no Cyrillic look-alike
+    if not mixed.any():
+        return values
+    skeleton = labels.map(lambda v: v.translate(_LOOKALIKE))
+    groups = skeleton.groupby(skeleton).size()
+    clash = groups[groups > 1].index
+    if len(clash) == 0:
+        return values
+    rename: dict[Any, Any] = {}
+    for key in clash:
+        members = skeleton.index[skeleton == key]  # value_counts order: the most frequent first
+        for other in members[1:]:
+            rename[other] = members[0]
+    mask = _as_mask(values.isin(list(rename)))
+    out = values.copy()
+    out[mask] = values[mask].astype(object).map(rename).to_numpy()
+    n = int(mask.sum())
+    examples = "; ".join(f"{_quote(a)} → {_quote(b)}" for a, b in list(rename.items())[:3])
+    ctx.issue(column.name, "repaired", f'column "{column.name}": {n:,} value{"s" if n > 1 else ""} spelled a label '
+              "with look-alike Latin and Cyrillic letters; merged into its most frequent spelling "
+              f"({examples}).", values.index[mask], kind="lookalike")
+    return out
 
 
 def _file_decimal_evidence(raw: pd.DataFrame, spec: TableSpec) -> Any:

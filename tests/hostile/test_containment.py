@@ -138,3 +138,19 @@ def test_globs_and_folders_inside_the_client_folder_work(project, outside):
     from cxlab.data import log_overview
 
     assert log_overview(data.transactions)["rows"] == 4
+
+
+@corpus("containment", "error")
+def test_client_yml_that_is_a_link_out(project, outside):
+    folder = project.client(files={"tx.csv": rows("1;2024-01-05;10")})
+    (outside / "client.yml").write_text("currency: RUB\ndata: {transactions: tx.csv}\n", encoding="utf-8")
+    (folder / "client.yml").unlink()
+    (folder / "client.yml").symlink_to(outside / "client.yml")
+    msg = project.error()
+    assert "client.yml resolves to" in msg and "outside the client's folder" in msg
+
+
+@corpus("containment", "error")
+def test_data_path_that_is_a_folder(project):
+    project.client(files={"tx/a.csv": rows("1;2024-01-05;10")}, transactions={"path": "tx"})
+    assert "is a folder; give a file" in project.error()

@@ -131,3 +131,51 @@ def test_bom_and_padded_headers_still_map(project):
     project.client(files={"tx.csv": "\ufeff Customer_ID ;\"timestamp\"; AMOUNT \n1;2024-01-05;10\n"})
     _, data = project.load()
     assert data.transactions["amount"].tolist() == [10.0]
+
+
+@corpus("headers", "error")
+def test_title_lines_above_the_header(project):
+    project.client(files={"tx.csv": "Выгрузка из 1С\nПериод: 2024\n\n" + rows("1;2024-01-05;10")})
+    msg = project.error()
+    assert "not on the first line but on line 4" in msg and "add 'header_line: 4' under 'data.transactions:'" in msg
+
+
+@corpus("headers", "result")
+def test_title_lines_skipped_with_header_line(project):
+    project.client(files={"tx.csv": "Выгрузка из 1С\nПериод: 2024\n\n" + rows("1;2024-01-05;10", "2;2024-01-06;5")},
+                   transactions={"path": "tx.csv", "header_line": 4})
+    _, data = project.load()
+    assert data.transactions["amount"].tolist() == [10.0, 5.0]
+    assert data.sources["transactions"].row_numbers.tolist() == [5, 6]
+
+
+@corpus("headers", "error")
+def test_title_rows_above_the_header_in_excel(project):
+    openpyxl = pytest.importorskip("openpyxl")
+
+    def book(path):
+        wb = openpyxl.Workbook()
+        ws = wb.active
+        ws.append(["Отчёт о продажах за 2024"])
+        ws.append([])
+        ws.append(["customer_id", "timestamp", "amount"])
+        ws.append(["1", dt.datetime(2024, 1, 5), 10])
+        wb.save(path)
+
+    project.client(files={"tx.xlsx": book}, transactions={"path": "tx.xlsx"})
+    msg = project.error()
+    assert "on row 3, not row 1" in msg and "'header_line: 3'" in msg
+
+
+@corpus("headers", "error")
+def test_totals_line_at_the_end(project):
+    project.client(files={"tx.csv": rows("1;2024-01-05;10", "2;2024-01-06;5", "3;2024-01-07;5", ";;20")})
+    msg = project.error()
+    assert 'column "customer_id", row 5' in msg and "a totals line?" in msg
+
+
+@corpus("headers", "result")
+def test_invisible_characters_in_headers(project):
+    project.client(files={"tx.csv": "customer_id;\u200btimestamp;amount\u00a0\n1;2024-01-05;10\n"})
+    _, data = project.load()
+    assert data.transactions["amount"].tolist() == [10.0]

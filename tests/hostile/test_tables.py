@@ -224,3 +224,35 @@ def test_engine_source_counts_window_and_dominance_in_the_engine(project):
     assert data.checks.out_of_window == 100 - 91
     assert data.quality.select(kind="out_of_window")[0].rows_count == 9
     assert data.checks.dominates() and data.quality.select(kind="outlier")
+
+
+@corpus("values", "result")
+def test_invisible_characters_in_ids_and_labels_are_removed_and_counted(project):
+    project.client(files={"tx.csv": rows("1;2024-01-05;10;магазин", "1\u200b;2024-01-06;10;магазин\u00ad",
+                                         "2;2024-01-07;10;сайт", header="customer_id;timestamp;amount;channel")})
+    _, data = project.load()
+    assert data.transactions["customer_id"].tolist() == ["1", "1", "2"]
+    assert data.transactions["channel"].tolist() == ["магазин", "магазин", "сайт"]
+    issues = data.quality.select(kind="invisible")
+    assert [(i.column, i.rows_count, i.example_rows) for i in issues] == [("customer_id", 1, (3,)),
+                                                                         ("channel", 1, (3,))]
+
+
+@corpus("values", "result")
+def test_lookalike_latin_letters_in_a_category_are_merged_and_counted(project):
+    # "caйт" starts with a Latin c: it looks like "сайт" but would be its own group in every breakdown
+    project.client(files={"tx.csv": rows("1;2024-01-05;10;сайт", "2;2024-01-06;10;сайт", "3;2024-01-07;10;caйт",
+                                         "4;2024-01-08;10;магазин", header="customer_id;timestamp;amount;channel")})
+    _, data = project.load()
+    assert data.transactions["channel"].tolist() == ["сайт", "сайт", "сайт", "магазин"]
+    (issue,) = data.quality.select(kind="lookalike")
+    assert issue.action == "repaired" and issue.rows_count == 1 and issue.example_rows == (4,)
+    assert '"caйт" → "сайт"' in issue.message
+
+
+@corpus("sheets", "error")
+def test_workbook_that_unpacks_to_too_much(project, monkeypatch):
+    monkeypatch.setattr("cxlab.data.io.MAX_XLSX_UNPACKED", 1000)
+    project.client(files={"tx.xlsx": _book(("Data", TX_SHEET))}, transactions={"path": "tx.xlsx"})
+    msg = project.error()
+    assert "tx.xlsx" in msg and "unpacks to" in msg and "save the sheet as CSV or Parquet" in msg
