@@ -28,7 +28,6 @@ from cxlab.config import (
     ConfigError,
     client_folders,
     find_root,
-    list_clients,
     load_client_config,
     parse_overrides,
 )

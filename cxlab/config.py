@@ -754,7 +754,7 @@ def read_yaml(path: str | os.PathLike) -> Any:
     except yaml.YAMLError as exc:
         raise ConfigError(_yaml_error(exc, text), file=file) from None
     except RecursionError:
-        raise ConfigError(f"is nested too deeply to read", file=file) from None
+        raise ConfigError("is nested too deeply to read", file=file) from None
     finally:
         loader.dispose()
 

@@ -317,10 +317,6 @@ def _score(words: set[str]) -> float:
     return score - 0.5 * rejected
 
 
-def _line_starts(data: bytes) -> np.ndarray:
-    return np.concatenate([[0], np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 0x0A) + 1])
-
-
 def _invalid_utf8_lines(data: bytes, max_bad: int = 2000) -> tuple[list[int], bool, bool]:
     """Lines that are not valid UTF-8: (0-based line numbers, whether other lines hold UTF-8 text, complete).
 
@@ -1220,7 +1216,7 @@ def read_table(
     text = info.pop("text", None)
     try:
         mapping, ignored = _map_columns(labels, spec, columns, shown, raw, groups)
-    except DataQualityError as exc:
+    except DataQualityError:
         if text is not None and header == 0 and names is None:
             found = _find_text_header(text, spec, columns)
             if found is not None and found[0] > 0:

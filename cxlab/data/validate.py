@@ -574,7 +574,7 @@ def _detect_decimal(text: pd.Series, ctx: TableContext, column: Column, sep: str
     other = "," if mark == "." else "."
     examples = ", ".join(f'"{e}"' for e in v.examples)
     raise ctx.error(
-        column.name, v.mask, shown, f"an unambiguous decimal mark",
+        column.name, v.mask, shown, "an unambiguous decimal mark",
         f'every value with a "{mark}" has exactly three digits after it ({n:,} value{"s" if n != 1 else ""}, '
         f'e.g. {examples}) and no value in the file decides whether "{mark}" groups thousands '
         f'("{ex}" = {as_thousands}) or is the decimal mark ("{ex}" = {as_decimal}). '
