@@ -742,7 +742,7 @@ def _header_line_error(shown: str, spec: TableSpec, line: int, cells: Sequence[A
     return DataQualityError(
         f"the columns' header is not on the first {what} but on {what} {line} ({shown_cells}); the {what}s above "
         f"it (a title, a period, notes) are not data. Say where it is: "
-        f"{client_yml_hint(spec.name, 'header_line', line)}.", path=shown, table=spec.name)
+        f"{client_yml_hint(spec.name, 'header_line', line)}.", path=shown, table=spec.name, fix={"header_line": line})
 
 
 def _workbook_sheets(p: Path, shown: str, header: int | None) -> list[tuple[str, list[str], bool, list]]:
@@ -832,7 +832,7 @@ def _pick_sheet(sheets: list[tuple[str, list[str], bool, list]], sheet: str | in
         raise DataQualityError(
             f'the first sheet ("{first}") does not hold the {spec.name} columns ({need}) but sheet '
             f'"{fits[0]}" does; {client_yml_hint(spec.name, "sheet", fits[0])}. Sheets: {listing}.',
-            path=shown, table=spec.name)
+            path=shown, table=spec.name, fix={"sheet": fits[0]})
     for t, _, _, rows in sheets:  # the header below a title row?
         k = _find_header(rows, spec, columns) if header == 0 else None
         if k:  # found, and not on the first row
@@ -841,7 +841,8 @@ def _pick_sheet(sheets: list[tuple[str, list[str], bool, list]], sheet: str | in
                 f'sheet "{t}" holds the {spec.name} columns on row {k + 1}, not row 1 ('
                 + ", ".join(f'"{_normalise_header(c)}"' for c in rows[k][:6] if c is not None)
                 + f"); the rows above it are not data. Say where they are: {hint}"
-                + client_yml_hint(spec.name, "header_line", k + 1) + ".", path=shown, table=spec.name)
+                + client_yml_hint(spec.name, "header_line", k + 1) + ".", path=shown, table=spec.name,
+                fix={"header_line": k + 1} if t == first else {"sheet": t, "header_line": k + 1})
     if len(sheets) == 1:
         return first  # the column mapping names what is missing
     raise DataQualityError(
@@ -1054,7 +1055,7 @@ def _map_columns(headers: Sequence[str], spec: TableSpec, columns: Mapping[str, 
         raise DataQualityError(
             f"{what} ({'; '.join(parts)}), and cxlab cannot tell which one is {target}. Say which: "
             f"{map_hint(labels[0], target)} (the other is then ignored), or rename the headers in the file.",
-            path=shown, table=spec.name, column=target)
+            path=shown, table=spec.name, column=target, fix={"columns": {**mapping_given, labels[0]: target}})
     used_clients = set(result.values())
     missing = [c for c in spec.required if c not in result]
     if missing:

@@ -179,3 +179,13 @@ def test_invisible_characters_in_headers(project):
     project.client(files={"tx.csv": "customer_id;\u200btimestamp;amount\u00a0\n1;2024-01-05;10\n"})
     _, data = project.load()
     assert data.transactions["amount"].tolist() == [10.0]
+
+
+def test_errors_carry_the_fix_as_data(project):
+    from cxlab.config import load_client_config
+    from cxlab.data.validate import DataQualityError
+
+    project.client(files={"tx.csv": "Отчёт\n" + rows("1;2024-01-05;10")})
+    with pytest.raises(DataQualityError) as info:
+        load_client_config("acme", project.root).load_data()
+    assert info.value.fix == {"header_line": 2}
