@@ -1056,6 +1056,12 @@ def _map_columns(headers: Sequence[str], spec: TableSpec, columns: Mapping[str, 
             f"{what} ({'; '.join(parts)}), and cxlab cannot tell which one is {target}. Say which: "
             f"{map_hint(labels[0], target)} (the other is then ignored), or rename the headers in the file.",
             path=shown, table=spec.name, column=target, fix={"columns": {**mapping_given, labels[0]: target}})
+    used_twice = sorted({h for h in result.values() if list(result.values()).count(h) > 1})
+    if used_twice:
+        onto = [name for name, h in result.items() if h == used_twice[0]]
+        raise DataQualityError(
+            f'the header "{used_twice[0]}" is mapped onto {" and ".join(onto)} (columns: names it twice, e.g. '
+            "in different letter case); map each file column once.", path=shown, table=spec.name)
     used_clients = set(result.values())
     missing = [c for c in spec.required if c not in result]
     if missing:
@@ -1316,9 +1322,10 @@ def _cross_issue(report: QualityReport, table: str, column: str, src: SourceInfo
 
 #: Ways two tables' customer ids can be written differently, with the client.yml repair if there is one.
 _ID_FORMS = (
-    ("leading zeros", lambda x: x.lstrip("0") or "0"),
-    ("letter case", str.casefold),
-    ("spaces or dashes inside", lambda x: "".join(ch for ch in x if ch not in " -_\u00a0")),
+    ("leading zeros are ignored", lambda x: x.lstrip("0") or "0"),
+    ("letter case is ignored", str.casefold),
+    ("spaces or dashes inside are ignored", lambda x: "".join(ch for ch in x if ch not in " -_\u00a0")),
+    ("a decimal part \".0\" is dropped", lambda x: x[:-2] if x.endswith(".0") and x[:-2].isdigit() else x),
 )
 
 
@@ -1353,14 +1360,17 @@ def _check_id_formats(a: str, a_ids: pd.Series, b: str, b_ids: pd.Series, source
                 if len(pairs) == 3:
                     break
             advice = "make the ids agree in the files"
-            if form == "leading zeros":
+            if form.startswith("a decimal part"):
+                advice = ("export the ids as text (they were written as decimal numbers, \"123.0\"), so that "
+                          "both tables write them alike")
+            if form.startswith("leading zeros"):
                 padded = [t for t, ids in ((a, ua), (b, ub))
                           if np.mean([len(x) > 1 and x.startswith("0") for x in ids]) > 0.0]
                 advice = " and ".join(client_yml_hint(t, "strip_leading_zeros", True) for t in padded) + (
                     " (or keep the zeros in both files: store the ids as text, not numbers)")
             raise DataQualityError(
                 f"customer_id formats differ between {name[a]} and {name[b]}: only {met:.0%} of the {len(ua):,} "
-                f"ids in {a} appear in {b}, but {met_after:.0%} do once {form} are ignored — e.g. "
+                f"ids in {a} appear in {b}, but {met_after:.0%} do once {form} — e.g. "
                 + "; ".join(pairs) + f". Every analysis joining the two would silently lose those customers; "
                 f"{advice}.", table=a, column="customer_id")
     if met == 0.0:

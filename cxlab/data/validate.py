@@ -666,7 +666,11 @@ def parse_numbers(s: pd.Series, ctx: TableContext, column: Column, *, decimal: s
         plain = plain.str.replace(",", ".", regex=False)
     bad = present & ~ok_form
     if bad.any():
-        raise ctx.error(column.name, bad, text, "a number")
+        expected = "a number"
+        if decimal is not None:
+            expected += (f' with "{dec}" as the decimal mark (the decimal setting; remove it from client.yml to '
+                         "have the mark detected)")
+        raise ctx.error(column.name, bad, text, expected)
     return _checked(_arrow_floats(plain), present, text, ctx, column)
 
 
@@ -884,8 +888,26 @@ def _parse_date_text(text: pd.Series, ctx: TableContext, column: Column, dayfirs
             out[mask] = pd.to_datetime(vals.astype(object), format="ISO8601", errors="coerce").to_numpy()
     bad = remaining | (present & out.isna().to_numpy())
     if bad.any():
-        raise ctx.error(column.name, bad, text, expected)
+        raise ctx.error(column.name, bad, text, _date_advice(str(text[bad].iloc[0]), ctx, expected))
     return out
+
+
+def _date_advice(example: str, ctx: TableContext, expected: str) -> str:
+    """What to tell about a date cxlab cannot read, from how the first such value looks."""
+    import re as _re
+
+    m = _re.fullmatch(r"\d{1,2}([./-])\d{1,2}\1(\d{2})", example)
+    if m:
+        sep = m.group(1)
+        return (f"a date with a four-digit year; two-digit years are read only with a layout: "
+                f"{ctx.hint('date_format', f'%d{sep}%m{sep}%y')} (or \"%m{sep}%d{sep}%y\" for month first)")
+    if _re.fullmatch(r"\d{9,10}(\.\d+)?|\d{12,13}", example):
+        return ("a date; this looks like Unix time (seconds or milliseconds since 1970), which cxlab does not "
+                "convert: export the dates as text such as 2024-12-31 14:05")
+    if _re.search(r"\b[A-Z]{3,4}$", example):
+        return ("a date whose time zone is an offset such as +03:00 or Z, not an abbreviation; replace it, or "
+                f"drop it and set the zone: {ctx.hint('timezone', 'Europe/Moscow')}")
+    return expected
 
 
 def parse_datetimes(s: pd.Series, ctx: TableContext, column: Column, *, dayfirst: bool | None = None,

@@ -154,3 +154,31 @@ def test_unknown_time_zone_name(project):
     project.client(files={"tx.csv": rows("1;2024-01-05;10")}, transactions={"path": "tx.csv", "timezone": "Mars/Base"})
     msg = project.error()
     assert "data.transactions.timezone" in msg and "IANA" in msg and "Mars/Base" in msg
+
+
+@corpus("dates", "error")
+def test_two_digit_years_ask_for_a_layout(project):
+    project.client(files={"tx.csv": rows("1;01.02.24;5", "2;15.03.24;5")})
+    msg = project.error()
+    assert "two-digit years" in msg and "add 'date_format: \"%d.%m.%y\"' under 'data.transactions:'" in msg
+
+
+@corpus("dates", "result")
+def test_two_digit_years_with_their_layout(project):
+    project.client(files={"tx.csv": rows("1;01.02.24;5", "2;15.03.24;5")},
+                   transactions={"path": "tx.csv", "date_format": "%d.%m.%y"})
+    _, data = project.load()
+    assert data.transactions["timestamp"].tolist() == [pd.Timestamp("2024-02-01"), pd.Timestamp("2024-03-15")]
+
+
+@corpus("dates", "error")
+def test_unix_time_is_named_as_such(project):
+    project.client(files={"tx.csv": rows("1;1704067200;5")})
+    assert "looks like Unix time" in project.error()
+
+
+@corpus("dates", "error")
+def test_zone_abbreviations_are_not_guessed(project):
+    project.client(files={"tx.csv": rows("1;2024-01-01 10:00 MSK;5")})
+    msg = project.error()
+    assert "not an abbreviation" in msg and "'timezone: Europe/Moscow'" in msg

@@ -189,3 +189,10 @@ def test_errors_carry_the_fix_as_data(project):
     with pytest.raises(DataQualityError) as info:
         load_client_config("acme", project.root).load_data()
     assert info.value.fix == {"header_line": 2}
+
+
+@corpus("headers", "error")
+def test_one_header_mapped_onto_two_columns(project):
+    project.client(files={"tx.csv": rows("1;2024-01-05;10", header="customer_id;timestamp;Сумма")},
+                   transactions={"path": "tx.csv", "columns": {"Сумма": "amount", "сумма": "margin"}})
+    assert 'the header "Сумма" is mapped onto amount and margin' in project.error()

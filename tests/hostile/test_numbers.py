@@ -124,3 +124,17 @@ def test_discount_below_zero_names_the_bound(project):
                                          header="customer_id;timestamp;amount;discount")})
     msg = project.error()
     assert 'column "discount"' in msg and "row 3" in msg and "at least 0" in msg
+
+
+@corpus("numbers", "error")
+def test_decimal_setting_that_contradicts_the_values(project):
+    project.client(files={"tx.csv": rows("1;2024-01-05;1,234.50")}, transactions={"path": "tx.csv", "decimal": ","})
+    msg = project.error()
+    assert "row 2" in msg and 'with "," as the decimal mark (the decimal setting' in msg
+
+
+@corpus("numbers", "error")
+def test_currency_sign_in_amounts(project):
+    project.client(files={"tx.csv": rows("1;2024-01-05;100 ₽", "2;2024-01-06;$20")})
+    msg = project.error()
+    assert "rows 2, 3" in msg and '"100 ₽", "$20"' in msg

@@ -135,7 +135,7 @@ def test_ids_that_differ_in_letter_case(project):
     project.client(files={"tx.csv": tx, "cu.csv": "customer_id\n" + "".join(f"AB{k}\n" for k in range(10))},
                    transactions={"path": "tx.csv"}, customers={"path": "cu.csv"})
     msg = project.error()
-    assert "once letter case are ignored" in msg and '"ab0" (transactions) = "AB0" (customers)' in msg
+    assert "once letter case is ignored" in msg and '"ab0" (transactions) = "AB0" (customers)' in msg
 
 
 @corpus("ids", "error")
@@ -256,3 +256,13 @@ def test_workbook_that_unpacks_to_too_much(project, monkeypatch):
     project.client(files={"tx.xlsx": _book(("Data", TX_SHEET))}, transactions={"path": "tx.xlsx"})
     msg = project.error()
     assert "tx.xlsx" in msg and "unpacks to" in msg and "save the sheet as CSV or Parquet" in msg
+
+
+@corpus("ids", "error")
+def test_ids_written_as_decimal_numbers(project):
+    tx = rows(*[f"{k}.0;2024-01-05;10" for k in range(1, 11)])
+    project.client(files={"tx.csv": tx, "cu.csv": "customer_id\n" + "".join(f"{k}\n" for k in range(1, 11))},
+                   transactions={"path": "tx.csv"}, customers={"path": "cu.csv"})
+    msg = project.error()
+    assert 'once a decimal part ".0" is dropped' in msg and '"1.0" (transactions) = "1" (customers)' in msg
+    assert "export the ids as text" in msg
