@@ -7,12 +7,14 @@ files are and how their columns map onto the data contract
     display_name: Demo Retail            # shown in the report title
     language: en                         # en | ru
     currency: RUB                        # ISO 4217 code
-    data:                                # paths relative to this file's folder
+    data:                                # paths relative to this folder, and inside it
       transactions:
         path: transactions.csv
-        columns: {client_header: contract_name}   # optional rename
-        sep: ","                         # optional read_table options:
-        encoding: utf-8                  #   encoding, sep, decimal, dayfirst, sheet
+        columns: {client_header: contract_name}   # optional rename; quote headers with , or :
+        sep: ";"                         # optional read options (all detected or refused
+        encoding: cp1251                 #   when the file cannot tell): encoding, sep,
+        decimal: ","                     #   decimal, dayfirst, sheet, date_format,
+        dayfirst: true                   #   timezone (IANA name), strip_leading_zeros
       customers: {path: customers.csv}   # optional table
       surveys: {path: surveys.csv}       # optional table
     parameters:                          # every key optional (defaults below)
@@ -30,16 +32,32 @@ The rules that turn these into the facts of a study (window, split, churn
 definition, margin) live in one place, :mod:`cxlab.study`.
 
 Every value can be overridden for one run (``cxlab report demo -p lang=ru
--p margin_rate=0.25``): :meth:`ClientConfig.with_overrides` parses the text by
-the parameter's type and refuses unknown names with the list of valid ones.
+-p margin_rate=0.25``): :func:`parse_overrides` parses the text by the
+parameter's type and checks its range at once, refusing unknown names with the
+valid ones.  Every number is finite and bounded (``cxlab params`` lists the
+ranges).
 
-Safety: client names match ``^[A-Za-z0-9_-]+$``; a client given as a path,
-and every data file, must resolve (symlinks followed) inside ``<root>/data``;
-reports go to ``<root>/reports/<client>`` only.
+Safety:
+
+* client names match ``^[A-Za-z0-9_-]+$``; folders under ``data/`` with other
+  names are listed by :func:`client_folders` with the reason, never skipped in
+  silence;
+* ``client.yml`` is read by :func:`read_yaml`: safe constructors, at most
+  256 KiB and 20,000 values once aliases are expanded (a "billion laughs" file
+  is refused in milliseconds), no repeated keys, UTF-8, every error one line
+  with the line, column and a hint;
+* every file a configuration can reach — a data path, a symlink, each match
+  of an engine glob, each entry of an engine folder, a DuckDB database — must
+  resolve inside the client's own folder ``data/<client>/``; SQL that runs on
+  this machine is refused;
+* reports go to ``<root>/reports/<client>`` only.
 """
 from __future__ import annotations
 
 import datetime as _dt
+import difflib
+import glob as _glob
+import math
 import os
 import re
 from dataclasses import dataclass, field, replace
@@ -55,18 +73,23 @@ __all__ = [
     "PARAMETERS",
     "TableSource",
     "CLIENT_NAME_RE",
+    "ClientFolder",
+    "client_folders",
     "find_root",
     "list_clients",
     "load_client_config",
     "parse_overrides",
+    "read_yaml",
     "report_dir",
+    "suggest_client_name",
 ]
 
 CLIENT_NAME_RE = re.compile(r"^[A-Za-z0-9_-]+$")
 LANGUAGES = ("en", "ru")
 TABLE_NAMES = ("transactions", "customers", "surveys")
 #: read_table options a client file may set per table (besides ``path`` and ``columns``).
-READ_OPTIONS = ("encoding", "sep", "decimal", "dayfirst", "sheet")
+READ_OPTIONS = ("encoding", "sep", "decimal", "dayfirst", "sheet", "date_format", "timezone", "strip_leading_zeros",
+                "header_line")
 TOP_LEVEL_KEYS = ("name", "display_name", "language", "lang", "currency", "data", "parameters")
 
 
@@ -77,32 +100,51 @@ class ConfigError(ValueError):
         self.file = None if file is None else str(file)
         self.key = key
         where = ": ".join(p for p in (self.file, key) if p)
+        message = " ".join(str(message).split())  # one line
         super().__init__(f"{where}: {message}" if where else message)
 
 
 # --------------------------------------------------------------------------- parameters
+def _scalar(text: Any, what: str) -> Any:
+    if isinstance(text, (list, tuple, dict, set)):
+        raise ValueError(f"expected {what}, got a {'list' if isinstance(text, (list, tuple, set)) else 'mapping'}")
+    return text
+
+
 def _parse_int(text: Any) -> int:
+    text = _scalar(text, "an integer")
     if isinstance(text, bool):
         raise ValueError("expected an integer, got a boolean")
     if isinstance(text, int):
         return text
-    if isinstance(text, float) and text.is_integer():
-        return int(text)
-    return int(str(text).strip().replace("_", ""))
+    if isinstance(text, float):
+        if math.isfinite(text) and text.is_integer():
+            return int(text)
+        raise ValueError("expected a whole number")
+    s = str(text).strip().replace("_", "")
+    if len(s) > 30:
+        raise ValueError("too many digits")
+    return int(s)
 
 
 def _parse_float(text: Any) -> float:
+    text = _scalar(text, "a number")
     if isinstance(text, bool):
         raise ValueError("expected a number, got a boolean")
     if isinstance(text, (int, float)):
-        return float(text)
-    s = str(text).strip().replace("_", "").replace(",", ".")
-    if s.endswith("%"):  # "10%" is friendlier than 0.1 on a command line
-        return float(s[:-1]) / 100.0
-    return float(s)
+        value = float(text)
+    else:
+        s = str(text).strip().replace("_", "").replace(",", ".")
+        if len(s) > 40:
+            raise ValueError("too many characters for a number")
+        value = float(s[:-1]) / 100.0 if s.endswith("%") else float(s)  # "10%" reads better than 0.1 on a command line
+    if not math.isfinite(value):
+        raise ValueError("expected a finite number")
+    return value
 
 
 def _parse_date(text: Any) -> _dt.date | None:
+    text = _scalar(text, "a date")
     if text is None:
         return None
     if isinstance(text, _dt.datetime):
@@ -127,21 +169,35 @@ def _parse_optional_float(text: Any) -> float | None:
     return None if _is_none(text) else _parse_float(text)
 
 
+#: Longest text parameter accepted (a display name is a line of a title).
+MAX_TEXT = 200
+
+
 def _parse_str(text: Any) -> str:
     if text is None:
         raise ValueError("expected text, got nothing")
-    return str(text).strip()
+    text = _scalar(text, "text")
+    if not isinstance(text, str):
+        raise ValueError(f"expected text, got the {type(text).__name__} {text!r}; put it in quotes")
+    s = text.strip()
+    if not s:
+        raise ValueError("expected text, got an empty value")
+    if len(s) > MAX_TEXT:
+        raise ValueError(f"{len(s):,} characters; at most {MAX_TEXT}")
+    if any(ord(ch) < 32 for ch in s):
+        raise ValueError("control characters (a line break, a tab) are not allowed")
+    return s
 
 
 def _parse_lang(text: Any) -> str:
-    s = _parse_str(text).lower()
+    s = _parse_str(str(_scalar(text, "en or ru"))).lower()
     if s not in LANGUAGES:
         raise ValueError(f"expected one of {list(LANGUAGES)}, got {text!r}")
     return s
 
 
 def _parse_currency(text: Any) -> str:
-    s = _parse_str(text).upper()
+    s = _parse_str(str(_scalar(text, "a currency code"))).upper()
     if not re.fullmatch(r"[A-Z]{3}", s):
         raise ValueError(f"expected a 3-letter ISO 4217 code such as RUB or USD, got {text!r}")
     return s
@@ -160,18 +216,45 @@ class Parameter:
     check_text: str = ""
 
     def coerce(self, value: Any, *, file: str | None = None) -> Any:
-        """Parse ``value`` (text or already typed) and check its range."""
+        """Parse ``value`` (text or already typed) and check its range.
+
+        Numbers must be finite; a parameter with a ``check`` refuses values
+        outside it, naming the valid range.
+        """
         try:
             parsed = self.parse(value)
-        except (TypeError, ValueError) as exc:
-            raise ConfigError(f"cannot read {value!r} as {self.type_name} ({exc})", file=file, key=self.name) from None
+        except (TypeError, ValueError, OverflowError) as exc:
+            shown = _short_repr(value)
+            raise ConfigError(f"cannot read {shown} as {self.type_name} ({exc})", file=file, key=self.name) from None
+        if isinstance(parsed, float) and not math.isfinite(parsed):
+            raise ConfigError(f"{parsed!r} is not a finite number", file=file, key=self.name)
         if parsed is not None and self.check is not None and not self.check(parsed):
-            raise ConfigError(f"{parsed!r} is out of range: expected {self.check_text}", file=file, key=self.name)
+            valid = f"expected {self.check_text}" if self.check_text else "out of range"
+            raise ConfigError(f"{_short_repr(parsed)} is out of range: {valid}", file=file, key=self.name)
         return parsed
+
+
+def _short_repr(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _positive(x: float) -> bool:
     return x > 0
+
+
+def _between(lo: float, hi: float, *, lo_open: bool = False, hi_open: bool = False) -> Callable[[Any], bool]:
+    """A range check for :class:`Parameter` (finite values only)."""
+    def check(x: Any) -> bool:
+        return (math.isfinite(x) and (x > lo if lo_open else x >= lo) and (x < hi if hi_open else x <= hi))
+    return check
+
+
+def _date_between(lo: _dt.date, hi: _dt.date) -> Callable[[Any], bool]:
+    return lambda d: lo <= d <= hi
+
+
+_FIRST_DATE, _LAST_DATE = _dt.date(1990, 1, 1), _dt.date(2100, 12, 31)
 
 
 PARAMETERS: dict[str, Parameter] = {
@@ -180,15 +263,15 @@ PARAMETERS: dict[str, Parameter] = {
         Parameter("display_name", _parse_str, None, "text", "client name shown in the report title"),
         Parameter("lang", _parse_lang, "en", "en|ru", "report language"),
         Parameter("currency", _parse_currency, "RUB", "ISO 4217 code", "currency of the amounts"),
-        Parameter("churn_threshold_days", _parse_optional_int, None, "integer or none", "days without a purchase after which a customer counts as churned (default: chosen from the pauses between purchases; ignored when the customers table has contract end dates)", _positive, "> 0"),
-        Parameter("horizon_months", _parse_int, 12, "integer", "forecast horizon for lifetime value, months", _positive, "> 0"),
-        Parameter("discount_rate", _parse_float, 0.10, "number", "annual discount rate for lifetime value (0.10 = 10%)", lambda x: 0 <= x < 1, "0 <= rate < 1"),
-        Parameter("margin_rate", _parse_optional_float, None, "number or none", "gross margin as a share of revenue (default: measured from the transactions' margin column, else 30 % assumed)", lambda x: 0 < x <= 1, "0 < margin <= 1"),
-        Parameter("program_cost", _parse_float, 0.0, "number", "loyalty programme fixed cost per year, in the client's currency", lambda x: x >= 0, ">= 0"),
-        Parameter("reward_rate", _parse_float, 0.0, "number", "loyalty rewards (points, discounts) as a share of members' revenue", lambda x: 0 <= x < 1, "0 <= rate < 1"),
-        Parameter("breakage", _parse_float, 0.0, "number", "share of loyalty rewards never redeemed", lambda x: 0 <= x <= 1, "0 <= share <= 1"),
-        Parameter("observation_end", _parse_date, None, "date (YYYY-MM-DD) or none", "end of the observation window (default: last transaction)"),
-        Parameter("calibration_end", _parse_date, None, "date (YYYY-MM-DD) or none", "end of the calibration period for hold-out checks (default: the last third of the window, at most 52 weeks, is held out)"),
+        Parameter("churn_threshold_days", _parse_optional_int, None, "integer or none", "days without a purchase after which a customer counts as churned (default: chosen from the pauses between purchases; ignored when the customers table has contract end dates)", _between(1, 3650), "1 to 3650 days (ten years)"),
+        Parameter("horizon_months", _parse_int, 12, "integer", "forecast horizon for lifetime value, months", _between(1, 120), "1 to 120 months"),
+        Parameter("discount_rate", _parse_float, 0.10, "number", "annual discount rate for lifetime value (0.10 = 10%)", _between(0, 1, hi_open=True), "0 <= rate < 1"),
+        Parameter("margin_rate", _parse_optional_float, None, "number or none", "gross margin as a share of revenue (default: measured from the transactions' margin column, else 30 % assumed)", _between(0, 1, lo_open=True), "0 < margin <= 1"),
+        Parameter("program_cost", _parse_float, 0.0, "number", "loyalty programme fixed cost per year, in the client's currency", _between(0, 1e13), "0 to 10 000 000 000 000"),
+        Parameter("reward_rate", _parse_float, 0.0, "number", "loyalty rewards (points, discounts) as a share of members' revenue", _between(0, 1, hi_open=True), "0 <= rate < 1"),
+        Parameter("breakage", _parse_float, 0.0, "number", "share of loyalty rewards never redeemed", _between(0, 1), "0 <= share <= 1"),
+        Parameter("observation_end", _parse_date, None, "date (YYYY-MM-DD) or none", "end of the observation window (default: last transaction)", _date_between(_FIRST_DATE, _LAST_DATE), "a date from 1990-01-01 to 2100-12-31"),
+        Parameter("calibration_end", _parse_date, None, "date (YYYY-MM-DD) or none", "end of the calibration period for hold-out checks (default: the last third of the window, at most 52 weeks, is held out)", _date_between(_FIRST_DATE, _LAST_DATE), "a date from 1990-01-01 to 2100-12-31"),
     )
 }
 #: Parameters stored at the top level of the config rather than in ``parameters``.
@@ -197,7 +280,7 @@ STUDY_PARAMS = tuple(n for n in PARAMETERS if n not in _IDENTITY_PARAMS)
 
 
 def valid_parameters_text() -> str:
-    """One line per parameter: name, type, default, description (for error messages and ``--help``)."""
+    """One line per parameter: name, type, default, description (for ``--help`` and ``cxlab params``)."""
     lines = []
     for p in PARAMETERS.values():
         default = "" if p.default is None else f" (default {p.default})"
@@ -205,18 +288,28 @@ def valid_parameters_text() -> str:
     return "\n".join(lines)
 
 
+def _unknown_parameter(name: str) -> str:
+    close = difflib.get_close_matches(name, list(PARAMETERS), n=1)
+    guess = f" (did you mean {close[0]}?)" if close else ""
+    return (f"unknown parameter {name!r}{guess}; valid parameters: {', '.join(PARAMETERS)} "
+            "(see `cxlab params`)")
+
+
 def parse_overrides(items: list[str] | tuple[str, ...] | None) -> dict[str, str]:
-    """Turn ``["name=value", ...]`` from the command line into a dict (values still text)."""
+    """Turn ``["name=value", ...]`` from the command line into a dict (values still text).
+
+    Each value is parsed by its parameter's type and checked against its
+    range here, so ``-p program_cost=inf`` stops before any work starts.
+    """
     out: dict[str, str] = {}
     for item in items or ():
         name, sep, value = item.partition("=")
         name = name.strip()
         if not sep or not name:
-            raise ConfigError(f"-p expects name=value, got {item!r}")
+            raise ConfigError(f"-p expects name=value, got {_short_repr(item)}")
         if name not in PARAMETERS:
-            raise ConfigError(
-                f"unknown parameter {name!r}; valid parameters:\n{valid_parameters_text()}", key=name
-            )
+            raise ConfigError(_unknown_parameter(name), key=name)
+        PARAMETERS[name].coerce(value, file="-p")
         out[name] = value
     return out
 
@@ -256,10 +349,62 @@ def _inside(path: Path, folder: Path) -> bool:
 
 def _check_client_name(name: str, *, file: str | None = None) -> str:
     if not isinstance(name, str) or not CLIENT_NAME_RE.fullmatch(name):
-        raise ConfigError(
-            f"client name {name!r} is not allowed: use letters, digits, '_' and '-' only", file=file, key="name"
-        )
+        raise ConfigError(f"client name {name!r} is not allowed: {_NAME_RULE}", file=file, key="name")
     return name
+
+
+_NAME_RULE = "use ASCII letters (A-Z, a-z), digits, '_' and '-' only"
+_TRANSLIT = dict(zip("абвгдеёжзийклмнопрстуфхцчшщъыьэюя",
+                     ["a", "b", "v", "g", "d", "e", "e", "zh", "z", "i", "y", "k", "l", "m", "n", "o", "p", "r", "s",
+                      "t", "u", "f", "kh", "ts", "ch", "sh", "shch", "", "y", "", "e", "yu", "ya"]))
+
+
+def suggest_client_name(name: str) -> str:
+    """An allowed client id close to ``name`` ("ООО Ромашка" → "ooo-romashka")."""
+    import unicodedata
+
+    out = []
+    for ch in name.lower():
+        if ch in _TRANSLIT:
+            out.append(_TRANSLIT[ch])
+        else:
+            base = unicodedata.normalize("NFKD", ch).encode("ascii", "ignore").decode()
+            out.append(base if base and (base.isalnum() or base in "_-") else "-")
+    text = re.sub(r"-+", "-", "".join(out)).strip("-_").lower()
+    return text or "client"
+
+
+@dataclass(frozen=True)
+class ClientFolder:
+    """A folder ``data/<name>/`` holding a ``client.yml``; ``problem`` says why it cannot be used (None: it can)."""
+
+    name: str
+    path: Path
+    problem: str | None = None
+
+
+def client_folders(root: str | os.PathLike | None = None) -> list[ClientFolder]:
+    """Every folder under ``data/`` with a ``client.yml``, usable or not, sorted by name.
+
+    A folder whose name is not an allowed client id (``ООО Ромашка``,
+    ``acme corp``) is listed with the reason and a suggested name instead of
+    being skipped in silence: the id names report folders, links and the
+    batch manifest, and non-ASCII names are normalised differently by macOS
+    (NFD), Windows and browsers, so two folders can look alike and differ, or
+    one name can fail to round-trip; ``display_name`` carries the human name.
+    """
+    data = find_root(root) / "data"
+    out = []
+    for entry in sorted(data.iterdir(), key=lambda p: p.name):
+        if entry.name.startswith(".") or not (entry / "client.yml").is_file():
+            continue
+        problem = None
+        if not CLIENT_NAME_RE.fullmatch(entry.name):
+            problem = (f"the folder name {entry.name!r} cannot be a client id ({_NAME_RULE}, because the id names "
+                       f"report folders and links); rename the folder, e.g. to {suggest_client_name(entry.name)!r}, "
+                       "and keep the full name as display_name in its client.yml")
+        out.append(ClientFolder(entry.name, entry, problem))
+    return out
 
 
 def report_dir(root: str | os.PathLike, client: str) -> Path:
@@ -273,11 +418,12 @@ def report_dir(root: str | os.PathLike, client: str) -> Path:
 
 
 def list_clients(root: str | os.PathLike | None = None) -> list[str]:
-    """Names of every client with a ``data/<client>/client.yml``, sorted."""
-    data = find_root(root) / "data"
-    return sorted(
-        p.parent.name for p in data.glob("*/client.yml") if CLIENT_NAME_RE.fullmatch(p.parent.name)
-    )
+    """Names of every usable client (a ``data/<client>/client.yml`` with an allowed name), sorted.
+
+    Folders whose names cannot be client ids are listed, with the reason, by
+    :func:`client_folders`.
+    """
+    return [f.name for f in client_folders(root) if f.problem is None]
 
 
 # --------------------------------------------------------------------------- config
@@ -349,6 +495,13 @@ class ClientConfig:
         """The argument of :func:`cxlab.data.load_client_data`."""
         return {name: src.read_spec() for name, src in self.tables.items()}
 
+    def load_data(self) -> Any:
+        """The client's data: :func:`cxlab.data.load_client_data` of :meth:`load_spec`, with the
+        study window (``observation_end``) so that rows outside it are counted."""
+        from cxlab.data.io import load_client_data
+
+        return load_client_data(self.load_spec(), observation_end=self.params.get("observation_end"))
+
     def all_params(self) -> dict[str, Any]:
         """Every parameter, identity ones included (what ``-p`` can override)."""
         return {"display_name": self.display_name, "lang": self.lang, "currency": self.currency, **self.params}
@@ -361,9 +514,7 @@ class ClientConfig:
         ident = {"display_name": self.display_name, "lang": self.lang, "currency": self.currency}
         for name, value in overrides.items():
             if name not in PARAMETERS:
-                raise ConfigError(
-                    f"unknown parameter {name!r}; valid parameters:\n{valid_parameters_text()}", key=name
-                )
+                raise ConfigError(_unknown_parameter(name), key=name)
             parsed = PARAMETERS[name].coerce(value, file="-p")
             if name in ident:
                 ident[name] = parsed
@@ -438,6 +589,10 @@ def _resolve_client_file(client: str | os.PathLike, root: Path) -> Path:
     if CLIENT_NAME_RE.fullmatch(text):
         candidate = data_root / text / "client.yml"
         if candidate.is_file():
+            folder = (data_root / text).resolve()
+            if not _inside(candidate.resolve(), folder):
+                raise ConfigError(f"client.yml resolves to {candidate.resolve()}, outside the client's folder "
+                                  f"{folder}: it must be a file there, not a link", file=str(candidate))
             return candidate
         if not Path(text).exists():
             known = list_clients(root)
@@ -445,6 +600,10 @@ def _resolve_client_file(client: str | os.PathLike, root: Path) -> Path:
                 f"no client {text!r}: {candidate} does not exist; known clients: {', '.join(known) or 'none'}"
             )
     if "/" not in text and os.sep not in text and not text.endswith(".yml") and text not in (".", ".."):
+        if (data_root / text / "client.yml").is_file():  # a real folder whose name cannot be an id
+            folder = next((f for f in client_folders(root) if f.name == text), None)
+            if folder is not None and folder.problem:
+                raise ConfigError(folder.problem, file=str(data_root / text / "client.yml"), key="name")
         _check_client_name(text)  # a bare word that is not a valid name (spaces, ';', ...)
     # A path: to a client folder or to its client.yml; must stay inside data/.
     path = Path(text).expanduser()
@@ -487,13 +646,10 @@ def load_client_config(
     root_path = find_root(root)
     path = _resolve_client_file(client, root_path)
     file = str(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"not valid YAML ({exc})", file=file) from None
+    raw = read_yaml(path)
     if not isinstance(raw, dict):
         raise ConfigError("expected a mapping of keys (display_name, language, currency, data, parameters)", file=file)
-    unknown = sorted(set(raw) - set(TOP_LEVEL_KEYS))
+    unknown = sorted(map(str, set(raw) - set(TOP_LEVEL_KEYS)))
     if unknown:
         raise ConfigError(f"unknown key(s) {unknown}; valid keys: {list(TOP_LEVEL_KEYS)}", file=file, key=unknown[0])
 
@@ -515,15 +671,14 @@ def load_client_config(
     params_raw = raw.get("parameters") or {}
     if not isinstance(params_raw, dict):
         raise ConfigError("expected a mapping of parameter names to values", file=file, key="parameters")
+    unknown = sorted(map(str, set(params_raw) - set(STUDY_PARAMS)))
+    if unknown:
+        raise ConfigError(f"unknown parameter(s) {unknown}; valid: {list(STUDY_PARAMS)}", file=file,
+                          key=f"parameters.{unknown[0]}")
     params: dict[str, Any] = {}
     for pname in STUDY_PARAMS:
         p = PARAMETERS[pname]
         params[pname] = p.coerce(params_raw[pname], file=file) if pname in params_raw else p.default
-    unknown = sorted(set(params_raw) - set(STUDY_PARAMS))
-    if unknown:
-        raise ConfigError(
-            f"unknown parameter(s) {unknown}; valid: {list(STUDY_PARAMS)}", file=file, key=f"parameters.{unknown[0]}"
-        )
     _check_dates(params, file=file)
 
     cfg = ClientConfig(
@@ -533,13 +688,293 @@ def load_client_config(
     return cfg.with_overrides(overrides)
 
 
+# --------------------------------------------------------------------------- bounded YAML
+#: Largest client.yml read (a real one is a few kilobytes).
+MAX_CONFIG_BYTES = 256 * 1024
+#: Values a client.yml may hold once its aliases are expanded, aliases it may use, and its nesting depth.
+MAX_CONFIG_NODES = 20_000
+MAX_CONFIG_ALIASES = 200
+MAX_CONFIG_DEPTH = 32
+
+_YAML_HINTS = (
+    ("found character '\\t'", "indent with spaces, not tabs"),
+    ("mapping values are not allowed here", "a value holding ': ' must be quoted, e.g. "
+     "display_name: \"Acme: retail\""),
+    ("expected the node content, but found", "a value starting with , [ ] { } # & * ! | > % @ or ` must be "
+     "quoted, e.g. decimal: \",\""),
+    ("found unexpected end of stream", "a quote is not closed"),
+    ("while scanning a quoted scalar", "a quote is not closed"),
+    ("expected <block end>", "the indentation is inconsistent: keys of one mapping must line up"),
+    ("could not find expected ':'", "a key has no ':' after it, or a quote is not closed"),
+    ("found undefined alias", "'*name' refers to no '&name' anchor"),
+    ("while parsing a flow mapping", "a {…} mapping is not closed, or a header holding a comma is not quoted: "
+     "{\"Сумма, руб.\": amount}"),
+)
+
+
+def _yaml_error(exc: yaml.YAMLError, text: str) -> str:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    where = ""
+    if mark is not None:
+        lines = text.splitlines()
+        line = lines[mark.line] if mark.line < len(lines) else ""
+        where = f" at line {mark.line + 1}, column {mark.column + 1} (\"{line.strip()[:80]}\")"
+    full = f"{getattr(exc, 'context', '') or ''} {problem}"
+    hint = next((h for key, h in _YAML_HINTS if key in full or key in str(exc)), "")
+    return f"not valid YAML{where}: {' '.join(str(problem).split())}" + (f" — {hint}" if hint else "")
+
+
+def _check_nodes(root: yaml.Node, file: str) -> None:
+    """Bound the document: expanded size, alias uses, depth; refuse repeated keys and recursion."""
+    sizes: dict[int, int] = {}
+    active: set[int] = set()
+    aliases = 0
+
+    def size(node: yaml.Node, depth: int) -> int:
+        nonlocal aliases
+        key = id(node)
+        if key in active:
+            raise ConfigError(f"a YAML alias at line {node.start_mark.line + 1} refers to itself", file=file)
+        if key in sizes:
+            aliases += 1
+            if aliases > MAX_CONFIG_ALIASES:
+                raise ConfigError(f"uses more than {MAX_CONFIG_ALIASES} YAML aliases ('*name'); a client file needs "
+                                  "few or none", file=file)
+            return sizes[key]
+        if depth > MAX_CONFIG_DEPTH:
+            raise ConfigError(f"is nested more than {MAX_CONFIG_DEPTH} levels deep (line "
+                              f"{node.start_mark.line + 1})", file=file)
+        active.add(key)
+        total = 1
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[str, int] = {}
+            for k, v in node.value:
+                if isinstance(k, yaml.ScalarNode) and k.tag != "tag:yaml.org,2002:merge":
+                    if k.value in seen:
+                        raise ConfigError(f"the key {k.value!r} appears twice in one mapping (lines {seen[k.value]} "
+                                          f"and {k.start_mark.line + 1}); YAML would silently keep the last one",
+                                          file=file, key=str(k.value))
+                    seen[k.value] = k.start_mark.line + 1
+                total += size(k, depth + 1) + size(v, depth + 1)
+                if total > MAX_CONFIG_NODES:
+                    break
+        elif isinstance(node, yaml.SequenceNode):
+            for v in node.value:
+                total += size(v, depth + 1)
+                if total > MAX_CONFIG_NODES:
+                    break
+        active.discard(key)
+        if total > MAX_CONFIG_NODES:
+            raise ConfigError(f"expands to more than {MAX_CONFIG_NODES:,} values once its YAML aliases are "
+                              "followed ('&name' … '*name' repeating a part of the file); refused", file=file)
+        sizes[key] = total
+        return total
+
+    size(root, 0)
+
+
+def read_yaml(path: str | os.PathLike) -> Any:
+    """A client.yml read safely: size, alias, depth and repeated-key limits, every error one line.
+
+    Safe constructors only (no Python objects); at most
+    :data:`MAX_CONFIG_BYTES` bytes and :data:`MAX_CONFIG_NODES` values after
+    alias expansion, so a 'billion laughs' file is refused in milliseconds.
+    """
+    file = str(path)
+    p = Path(path)
+    try:
+        size = p.stat().st_size
+        if size > MAX_CONFIG_BYTES:
+            raise ConfigError(f"is {size:,} bytes; a client file is at most {MAX_CONFIG_BYTES:,}", file=file)
+        data = p.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot be read ({exc.strerror or type(exc).__name__})", file=file) from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ConfigError(f"is not UTF-8 (byte 0x{data[exc.start]:02x} on line {line}); save it as UTF-8", file=file
+                          ) from None
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_nodes(node, file)
+        return loader.construct_document(node)
+    except yaml.YAMLError as exc:
+        raise ConfigError(_yaml_error(exc, text), file=file) from None
+    except RecursionError:
+        raise ConfigError("is nested too deeply to read", file=file) from None
+    finally:
+        loader.dispose()
+
+
+def _check_option(name: str, value: Any, file: str, key: str) -> Any:
+    """A read option's value, checked (and normalised) before any file is opened."""
+    from cxlab.data.validate import check_timezone
+
+    def fail(expected: str) -> ConfigError:
+        return ConfigError(f"expected {expected}, got {_short_repr(value)}", file=file, key=key)
+
+    if name in ("dayfirst", "strip_leading_zeros"):
+        if not isinstance(value, bool):
+            raise fail("true or false")
+        return value
+    if name == "decimal":
+        if value not in (".", ","):
+            raise fail('"." or "," (quoted)')
+        return value
+    if name == "sep":
+        seps = {";": ";", ",": ",", "\t": "\t", "\\t": "\t", "tab": "\t", "|": "|", "whitespace": "whitespace"}
+        if not isinstance(value, str) or value not in seps:
+            raise fail('";", ",", tab, "|" or whitespace')
+        return seps[value]
+    if name == "encoding":
+        import codecs
+
+        if not isinstance(value, str):
+            raise fail("an encoding name such as utf-8 or cp1251")
+        try:
+            codecs.lookup(value)
+        except LookupError:
+            raise fail("an encoding name such as utf-8, cp1251 or cp1252") from None
+        return value
+    if name == "sheet":
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            raise fail("a sheet name")
+        return value
+    if name == "header_line":
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 10_000:
+            raise fail("the line number of the columns' header, from 1")
+        return value
+    if name == "date_format":
+        if not isinstance(value, str) or "%" not in value or len(value) > 64:
+            raise fail('a strftime layout in quotes, such as "%d.%m.%Y"')
+        return value
+    if name == "timezone":
+        try:
+            return check_timezone(value)
+        except ValueError:
+            raise fail("an IANA time-zone name such as Europe/Moscow or UTC") from None
+    return value
+
+
+def _check_column_mapping(columns: Any, table: str, file: str, key: str) -> dict[str, str]:
+    """``columns:`` as {client header: contract name}, with a pointed message for YAML's traps."""
+    if columns is None:
+        return {}
+    if not isinstance(columns, dict):
+        raise ConfigError("expected a mapping of the file's header -> contract column name, e.g. "
+                          "{Клиент: customer_id, \"Сумма, руб.\": amount}", file=file, key=key)
+    items = list(columns.items())
+    for k, (header, target) in enumerate(items):
+        if target is None or target == "":
+            after = items[k + 1][0] if k + 1 < len(items) else None
+            joined = f'"{header}, {after}"' if after is not None else f'"{header}"'
+            raise ConfigError(
+                f"the header {header!r} has no contract name (an empty value). Inside {{…}} an unquoted comma "
+                f"ends an entry, so a header holding a comma must be quoted: {{{joined}: "
+                f"{items[k + 1][1] if after is not None else 'amount'}}}", file=file, key=key)
+        if not isinstance(header, str):
+            raise ConfigError(f"the header {header!r} was read by YAML as a {type(header).__name__}; quote it: "
+                              f"\"{header}\": {target}", file=file, key=key)
+        if not isinstance(target, str):
+            raise ConfigError(f"the header {header!r} maps to {target!r}, not a contract column name", file=file,
+                              key=key)
+    _check_columns(table, columns, file, key)
+    return dict(columns)
+
+
+def _client_folder_path(value: Any, folder: Path, file: str, key: str) -> tuple[Path, bool]:
+    """(the path written in client.yml, made absolute against the client folder; whether it is a glob)."""
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"expected a file path, got {_short_repr(value)}", file=file, key=key)
+    text = value.strip()
+    if "\x00" in text:
+        raise ConfigError("a path cannot hold a NUL character", file=file, key=key)
+    raw = Path(text).expanduser()
+    path = raw if raw.is_absolute() else folder / raw
+    return path, any(ch in text for ch in "*?[")
+
+
+def _outside(what: str, resolved: Path, folder: Path, file: str, key: str) -> ConfigError:
+    return ConfigError(f"{what} resolves to {resolved}, outside the client's folder {folder}: a client's files "
+                       "must stay inside data/<client>/ (copy the file there instead of pointing at it)",
+                       file=file, key=key)
+
+
+def _contained_file(value: Any, folder: Path, file: str, key: str) -> Path:
+    """A data file path: resolved (symlinks followed) and inside the client folder, else ConfigError."""
+    path, is_glob = _client_folder_path(value, folder, file, key)
+    resolved = path.resolve()
+    if not _inside(resolved, folder):
+        raise _outside(repr(value), resolved, folder, file, key)
+    if resolved.is_dir():
+        raise ConfigError(f"{value!r} is a folder; give a file (a folder of Parquet files is read with "
+                          "'engine: duckdb')", file=file, key=key)
+    if not resolved.is_file():
+        if is_glob:
+            raise ConfigError(f"{value!r}: wildcards are read only by an engine source (engine: duckdb); "
+                              "give one file", file=file, key=key)
+        raise ConfigError(f"file not found: {resolved}", file=file, key=key)
+    return resolved
+
+
+def _contained_tree(value: Any, folder: Path, file: str, key: str) -> Path:
+    """An engine path (file, folder or glob): every file it can reach must lie inside the client folder.
+
+    A glob is expanded (hidden files included, ``**`` recursive) and every
+    match resolved; ``..`` is refused in a glob (a wildcard before it could
+    climb out through a symlinked folder the way the reader, not Python,
+    expands it); a folder is walked and every symlink in it resolved.
+    """
+    path, is_glob = _client_folder_path(value, folder, file, key)
+    if is_glob:
+        if ".." in path.parts:
+            raise ConfigError(f"{value!r}: '..' is not allowed in a path with wildcards (after a wildcard it can lead "
+                              "outside the client's folder); write the path from the client's folder down",
+                              file=file, key=key)
+        parts = path.parts
+        fixed = next(i for i, part in enumerate(parts) if any(ch in part for ch in "*?["))
+        anchor = Path(*parts[:fixed]).resolve()
+        if not _inside(anchor, folder):
+            raise _outside(repr(value), anchor, folder, file, key)
+        matches = [Path(m) for m in _glob.glob(str(path), recursive=True, include_hidden=True)]
+        if not matches:
+            raise ConfigError(f"{value!r} matches no file", file=file, key=key)
+        for m in matches:
+            _check_reachable(m, folder, value, file, key)
+        return path
+    resolved = path.resolve()
+    if not _inside(resolved, folder):
+        raise _outside(repr(value), resolved, folder, file, key)
+    if not resolved.exists():
+        raise ConfigError(f"not found: {resolved}", file=file, key=key)
+    _check_reachable(resolved, folder, value, file, key)
+    return resolved
+
+
+def _check_reachable(path: Path, folder: Path, value: Any, file: str, key: str) -> None:
+    resolved = path.resolve()
+    if not _inside(resolved, folder):
+        raise _outside(f"{value!r} reaches {path}, which", resolved, folder, file, key)
+    if resolved.is_dir():
+        for dirpath, dirnames, filenames in os.walk(resolved):
+            for name in (*dirnames, *filenames):
+                entry = Path(dirpath) / name
+                if entry.is_symlink() and not _inside(entry.resolve(), folder):
+                    raise _outside(f"{value!r} reaches {entry}, which", entry.resolve(), folder, file, key)
+
+
 def _read_tables(data: Any, folder: Path, root: Path, file: str) -> dict[str, TableSource]:
     if not isinstance(data, dict) or "transactions" not in data:
         raise ConfigError("missing: 'data' must list at least 'transactions' (with a path)", file=file, key="data")
-    unknown = sorted(set(data) - set(TABLE_NAMES))
+    unknown = sorted(map(str, set(data) - set(TABLE_NAMES)))
     if unknown:
         raise ConfigError(f"unknown table(s) {unknown}; valid: {list(TABLE_NAMES)}", file=file, key=f"data.{unknown[0]}")
-    data_root = (root / "data").resolve()
+    client_root = folder.resolve()
     tables: dict[str, TableSource] = {}
     for table in TABLE_NAMES:
         if data.get(table) is None:
@@ -549,64 +984,86 @@ def _read_tables(data: Any, folder: Path, root: Path, file: str) -> dict[str, Ta
         if isinstance(entry, str):
             entry = {"path": entry}
         if isinstance(entry, dict) and "engine" in entry:
-            tables[table] = _engine_source(table, entry, folder, data_root, file, key)
+            tables[table] = _engine_source(table, entry, client_root, file, key)
             continue
         if not isinstance(entry, dict) or not entry.get("path"):
             raise ConfigError("expected a mapping with at least 'path'", file=file, key=key)
-        bad = sorted(set(entry) - {"path", "columns", *READ_OPTIONS})
+        bad = sorted(map(str, set(entry) - {"path", "columns", *READ_OPTIONS}))
         if bad:
-            raise ConfigError(f"unknown option(s) {bad}; valid: {['path', 'columns', *READ_OPTIONS]}", file=file, key=f"{key}.{bad[0]}")
-        raw_path = Path(str(entry["path"])).expanduser()
-        resolved = (raw_path if raw_path.is_absolute() else folder / raw_path).resolve()
-        if not _inside(resolved, data_root):
-            raise ConfigError(
-                f"{entry['path']!r} resolves to {resolved}, outside {data_root}: data files must stay inside data/",
-                file=file, key=f"{key}.path",
-            )
-        if not resolved.is_file():
-            raise ConfigError(f"file not found: {resolved}", file=file, key=f"{key}.path")
-        columns = entry.get("columns") or {}
-        if not isinstance(columns, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in columns.items()):
-            raise ConfigError("expected a mapping of the file's header -> contract column name", file=file, key=f"{key}.columns")
-        _check_columns(table, columns, file, f"{key}.columns")
-        options = {k: entry[k] for k in READ_OPTIONS if k in entry}
-        tables[table] = TableSource(table=table, path=resolved, columns=dict(columns), options=options)
+            close = difflib.get_close_matches(bad[0], ["path", "columns", *READ_OPTIONS], n=1)
+            guess = f" (did you mean {close[0]}?)" if close else ""
+            raise ConfigError(f"unknown option(s) {bad}{guess}; valid: {['path', 'columns', *READ_OPTIONS]}",
+                              file=file, key=f"{key}.{bad[0]}")
+        resolved = _contained_file(entry["path"], client_root, file, f"{key}.path")
+        columns = _check_column_mapping(entry.get("columns"), table, file, f"{key}.columns")
+        options = {k: _check_option(k, entry[k], file, f"{key}.{k}") for k in READ_OPTIONS if k in entry}
+        tables[table] = TableSource(table=table, path=resolved, columns=columns, options=options)
     return tables
 
 
-def _engine_source(table: str, entry: dict, folder: Path, data_root: Path, file: str, key: str) -> TableSource:
-    """A transaction log read in place by an engine (Parquet through DuckDB, Spark, a warehouse)."""
+#: URL schemes whose "database" is a file on this machine (contained like any data file).
+_LOCAL_SCHEMES = ("duckdb", "sqlite", "file")
+#: Spark SQL that reads files by path (`parquet`.`/some/path`, read_files(), LOAD DATA, ADD JAR …).
+_FILE_SQL = re.compile(r"\b(parquet|csv|json|orc|text|avro|delta|binaryfile)\s*\.\s*`|\bread_files\s*\(|"
+                       r"\b(load\s+data|add\s+(jar|file|archive))\b", re.IGNORECASE)
+
+
+def _engine_source(table: str, entry: dict, folder: Path, file: str, key: str) -> TableSource:
+    """A transaction log read in place by an engine (Parquet through DuckDB, Spark, a warehouse).
+
+    Every local file it can reach is contained like a data file: ``path``
+    (file, folder or glob, each match checked), a DuckDB/SQLite database named
+    by ``url``; SQL that could read a file by its path is refused.
+    """
     from cxlab.data.engines import ENGINES, SOURCE_KEYS
 
     if table != "transactions":
         raise ConfigError("only the transactions table can come from an engine; give customers and surveys as files",
                           file=file, key=f"{key}.engine")
-    bad = sorted(set(entry) - set(SOURCE_KEYS))
+    bad = sorted(map(str, set(entry) - set(SOURCE_KEYS)))
     if bad:
         raise ConfigError(f"unknown option(s) {bad}; valid: {list(SOURCE_KEYS)}", file=file, key=f"{key}.{bad[0]}")
     engine = str(entry["engine"]).strip().lower()
     if engine not in (*ENGINES, "postgresql", "pg"):
         raise ConfigError(f"engine must be one of {list(ENGINES)}, got {entry['engine']!r}", file=file, key=f"{key}.engine")
-    path = None
-    if entry.get("path"):
-        raw_path = Path(str(entry["path"])).expanduser()
-        resolved = raw_path if raw_path.is_absolute() else folder / raw_path
-        # a glob's fixed part must stay inside data/ like any file
-        parts = resolved.parts
-        fixed = next((i for i, part in enumerate(parts) if any(ch in part for ch in "*?[")), len(parts))
-        anchor = Path(*parts[:fixed]).resolve()
-        if not _inside(anchor, data_root):
-            raise ConfigError(
-                f"{entry['path']!r} resolves to {anchor}, outside {data_root}: data files must stay inside data/",
-                file=file, key=f"{key}.path",
-            )
-        path = resolved if any(ch in str(resolved) for ch in "*?[") else resolved.resolve()
-    columns = entry.get("columns") or {}
-    if not isinstance(columns, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in columns.items()):
-        raise ConfigError("expected a mapping of the source's column -> contract column name", file=file, key=f"{key}.columns")
-    _check_columns(table, columns, file, f"{key}.columns")
+    if entry.get("temp_directory") is not None:
+        raise ConfigError("DuckDB's spill folder is a setting of the machine, not of a client: set "
+                          "$CXLAB_DUCKDB_TEMP_DIRECTORY instead", file=file, key=f"{key}.temp_directory")
+    threads = entry.get("threads")
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or not 1 <= threads <= 1024):
+        raise ConfigError(f"expected a whole number of threads from 1 to 1024, got {threads!r}", file=file,
+                          key=f"{key}.threads")
     spec = {k: v for k, v in entry.items() if k not in ("path", "columns")}
-    return TableSource(table=table, path=path, columns=dict(columns), options={}, engine=spec)
+    path = None
+    local = engine == "duckdb"
+    if entry.get("path"):
+        text = str(entry["path"])
+        scheme = text.split("://", 1)[0].lower() if "://" in text else None
+        if scheme is None or scheme == "file":
+            path = _contained_tree(text.removeprefix("file://"), folder, file, f"{key}.path")
+            local = True
+        elif engine == "duckdb":
+            raise ConfigError(f"{text!r}: engine duckdb reads Parquet files inside the client's folder; for remote "
+                              "storage use engine: spark", file=file, key=f"{key}.path")
+    url = entry.get("url")
+    if url is not None:
+        text = str(url)
+        scheme = text.split("://", 1)[0].lower() if "://" in text else ("duckdb" if engine == "duckdb" else None)
+        if scheme in _LOCAL_SCHEMES:
+            target = text.split("://", 1)[1] if "://" in text else text
+            spec["url"] = (f"{scheme}://" if "://" in text else "") + str(
+                _contained_file(target, folder, file, f"{key}.url"))
+            local = True
+    query = entry.get("query")
+    if query is not None and local:
+        raise ConfigError("a SQL query run on this machine can read any file it names; give 'table:' of the "
+                          "database file, or 'path:' of Parquet files inside the client's folder", file=file,
+                          key=f"{key}.query")
+    if query is not None and engine == "spark" and _FILE_SQL.search(str(query)):
+        raise ConfigError("the query reads files by path (`parquet`.`…`, read_files(), LOAD DATA, ADD JAR); "
+                          "query tables of the metastore, or give 'path:'", file=file, key=f"{key}.query")
+    columns = _check_column_mapping(entry.get("columns"), table, file, f"{key}.columns")
+    return TableSource(table=table, path=path, columns=columns, options={}, engine=spec)
 
 
 def _check_columns(table: str, columns: dict[str, str], file: str, key: str) -> None:

@@ -200,9 +200,7 @@ class Study(Result):
     def from_config(cls, cfg: Any, data: Any = None) -> "Study":
         """The study of a client configuration (data loaded from it unless given)."""
         if data is None:
-            from cxlab.data import load_client_data
-
-            data = load_client_data(cfg.load_spec())
+            data = cfg.load_data()  # counts rows after observation_end, refuses an empty window
         return cls(data, cfg.params, lang=cfg.lang, currency=cfg.currency, client=cfg.name,
                    display_name=cfg.display_name, config=cfg)
 

@@ -75,3 +75,24 @@ def test_module_entry_point():
                          cwd=Path(__file__).resolve().parents[1], timeout=120)
     assert out.returncode == 0, out.stderr
     assert "--all" in out.stdout and "--param" in out.stdout
+
+
+def test_params_show_the_valid_ranges():
+    result = runner.invoke(app, ["params"])
+    assert "1 to 3650 days" in result.output and "0 <= rate < 1" in result.output
+
+
+def test_clean_on_a_fresh_project(root):
+    result = runner.invoke(app, ["clean", "--root", str(root)])
+    assert result.exit_code == 0 and "removed 0 item(s)" in result.output
+    result = runner.invoke(app, ["clean", "nobody", "--root", str(root)])
+    assert result.exit_code == 2 and "no report folder for 'nobody'" in result.output
+    result = runner.invoke(app, ["clean", "--keep", "0", "--root", str(root)])
+    assert result.exit_code == 2  # at least the newest run of each language stays
+
+
+def test_clients_lists_unusable_folder_names(root):
+    (root / "data" / "ромашка").mkdir()
+    (root / "data" / "ромашка" / "client.yml").write_text("currency: RUB\n", encoding="utf-8")
+    result = runner.invoke(app, ["clients", "--root", str(root)])
+    assert result.exit_code == 0 and "ромашка" in result.output and "'romashka'" in result.output

@@ -159,11 +159,12 @@ def test_symlink_escaping_data_refused(root, tmp_path_factory):
         load_client_config("acme", root)
 
 
-def test_path_to_another_clients_file_inside_data_is_allowed(root):
+def test_path_to_another_clients_file_is_refused(root):
+    # containment is per client: data/<client>/, not data/
     make_client(root, name="shared")
     make_client(root, config={"currency": "USD", "data": {"transactions": "../shared/transactions.csv"}}, files=())
-    cfg = load_client_config("acme", root)
-    assert cfg.tables["transactions"].path == (root / "data" / "shared" / "transactions.csv").resolve()
+    with pytest.raises(ConfigError, match=r"outside the client's folder .*data/acme"):
+        load_client_config("acme", root)
 
 
 def test_overrides_parsed_by_type(root):
@@ -227,3 +228,66 @@ def test_repository_demo_config_is_valid():
     cfg = load_client_config("demo", REPO)  # data/demo is committed
     assert cfg.lang == "en" and cfg.currency == "RUB"
     assert {"transactions", "customers", "surveys"} <= set(cfg.tables)
+
+
+# --------------------------------------------------------------------------- bounded YAML, options, folders
+from cxlab.config import ClientFolder, client_folders, read_yaml, suggest_client_name  # noqa: E402
+
+
+def test_read_yaml_limits(tmp_path):
+    ok = tmp_path / "ok.yml"
+    ok.write_text("base: &b {a: 1}\nother:\n  <<: *b\n  c: 2\n", encoding="utf-8")
+    assert read_yaml(ok) == {"base": {"a": 1}, "other": {"a": 1, "c": 2}}  # merge keys are not "repeats"
+    many = tmp_path / "many.yml"
+    many.write_text("a: &a 1\nb: [" + ", ".join(["*a"] * 300) + "]\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="more than 200 YAML aliases"):
+        read_yaml(many)
+    deep = tmp_path / "deep.yml"
+    deep.write_text("a: " + "[" * 40 + "]" * 40 + "\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="nested more than 32 levels"):
+        read_yaml(deep)
+    python = tmp_path / "python.yml"
+    python.write_text("a: !!python/object/apply:os.system ['echo hi']\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        read_yaml(python)
+    assert read_yaml(_write(tmp_path / "empty.yml", "")) is None
+
+
+def _write(path, text):
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_read_options_are_checked_and_normalised(root):
+    make_client(root, config={"currency": "RUB", "data": {"transactions": {
+        "path": "transactions.csv", "sep": "tab", "timezone": "Europe/Moscow", "date_format": "%d.%m.%Y",
+        "strip_leading_zeros": True, "sheet": "Data"}}})
+    spec = load_client_config("acme", root).load_spec()["transactions"]
+    assert spec["sep"] == "\t" and spec["timezone"] == "Europe/Moscow" and spec["strip_leading_zeros"] is True
+
+
+def test_load_data_passes_the_study_window(root):
+    make_client(root, config={"currency": "RUB", "data": {"transactions": "transactions.csv"},
+                              "parameters": {"observation_end": "2023-12-31"}})
+    (root / "data" / "acme" / "transactions.csv").write_text(
+        "customer_id,timestamp,amount\nA,2023-06-01,10\nA,2024-01-01,10\n", encoding="utf-8")
+    data = load_client_config("acme", root).load_data()
+    assert data.checks.out_of_window == 1 and data.quality.select(kind="out_of_window")[0].example_rows == (3,)
+
+
+def test_client_folders_report_unusable_names(root):
+    make_client(root, "ok")
+    make_client(root, "Рога и копыта")
+    (root / "data" / ".hidden").mkdir()
+    (root / "data" / ".hidden" / "client.yml").write_text("currency: RUB\n", encoding="utf-8")
+    folders = client_folders(root)
+    assert [f.name for f in folders] == ["ok", "Рога и копыта"]
+    assert isinstance(folders[0], ClientFolder) and folders[0].problem is None
+    assert "'roga-i-kopyta'" in folders[1].problem
+    assert list_clients(root) == ["ok"]
+    assert suggest_client_name("Ёлка №1") == "elka-no1" and suggest_client_name("???") == "client"
+
+
+def test_unknown_parameter_suggests_the_closest():
+    with pytest.raises(ConfigError, match="did you mean churn_threshold_days"):
+        parse_overrides(["churn_treshold_days=30"])

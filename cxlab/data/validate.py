@@ -26,8 +26,10 @@ convention is written in every message.
 """
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -48,7 +50,13 @@ __all__ = [
     "check_bounds",
     "check_not_future",
     "check_unique_key",
+    "check_timezone",
+    "client_yml_hint",
+    "decimal_verdict",
     "exact_duplicates",
+    "flag_implausible_dates",
+    "implausible_dates",
+    "yaml_line",
 ]
 
 #: Row numbers shown in an error message before "…".
@@ -96,6 +104,10 @@ class DataQualityError(ValueError):
         Number of data rows in the file, shown as "(2 of 1,000 …)".
     row_note : str, optional
         The row-number convention, e.g. ``"header = row 1"``.
+    fix : dict, optional
+        The ``client.yml`` read options that would resolve the problem, when
+        one setting does (e.g. ``{"decimal": ","}``); the same names are
+        keyword arguments of :func:`cxlab.data.read_table`.
 
     Attributes
     ----------
@@ -104,6 +116,7 @@ class DataQualityError(ValueError):
         Offending rows (at most the first 10,000; ``n_rows`` is the count).
     n_rows : int
     examples : list
+    fix : dict or None
     """
 
     def __init__(
@@ -120,7 +133,9 @@ class DataQualityError(ValueError):
         n_rows: int | None = None,
         total_rows: int | None = None,
         row_note: str | None = None,
+        fix: Mapping[str, Any] | None = None,
     ) -> None:
+        self.fix = None if fix is None else dict(fix)
         rows_arr = np.asarray(rows, dtype=np.int64).ravel()
         self.path = None if path is None else str(path)
         self.table = table
@@ -152,6 +167,7 @@ class DataQualityError(ValueError):
                 body += ", got " + ", ".join(_quote(v) for v in self.examples[:_SHOWN_VALUES])
         else:
             body = message
+        body = " ".join(str(body).split())  # one line, whatever an underlying library put in its message
         return f"{head}: {body}" if head else body
 
 
@@ -180,6 +196,38 @@ def _format_rows(rows: Sequence[int], n_rows: int, total: int | None, note: str 
     if note:
         detail += f"; {note}"
     return f"{word} {shown} ({detail})"
+
+
+# ---------------------------------------------------------------------------
+# advice in client.yml terms
+# ---------------------------------------------------------------------------
+_YAML_PLAIN = re.compile(r"^[A-Za-z][A-Za-z0-9_./+-]*$")
+_YAML_RESERVED = {"true", "false", "yes", "no", "on", "off", "y", "n", "null", "none", "~"}
+
+
+def yaml_value(value: Any) -> str:
+    """``value`` as a user would type it in client.yml (``true``, ``90``, ``","``, ``cp1251``)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return repr(value)
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f"{yaml_value(k)}: {yaml_value(v)}" for k, v in value.items()) + "}"
+    text = str(value)
+    if _YAML_PLAIN.match(text) and text.lower() not in _YAML_RESERVED:
+        return text
+    return json.dumps(text, ensure_ascii=False)
+
+
+def yaml_line(key: str, value: Any) -> str:
+    """One client.yml line, e.g. ``decimal: ","``."""
+    return f"{yaml_value(key)}: {yaml_value(value)}"
+
+
+def client_yml_hint(table: str | None, key: str, value: Any) -> str:
+    """Advice naming the exact line to add: ``add 'decimal: ","' under 'data.transactions:' in client.yml``."""
+    where = f"data.{table}:" if table else "the table's entry under data:"
+    return f"add '{yaml_line(key, value)}' under '{where}' in client.yml"
 
 
 # ---------------------------------------------------------------------------
@@ -215,13 +263,17 @@ class TableContext:
     total_rows: int = 0
     client_names: dict[str, str] = field(default_factory=dict)
     report: QualityReport = field(default_factory=QualityReport)
+    #: ``f(column) -> (mark, other column, reason)`` — a conclusive decimal mark found in another numeric
+    #: column of the same file, consulted only when a column's own values are ambiguous.
+    decimal_evidence: Any = None
 
     def file_rows(self, index: pd.Index | np.ndarray) -> np.ndarray:
         """File row numbers of frame positions (the raw frame's index)."""
         return np.asarray(index, dtype=np.int64) + self.first_row
 
     def error(self, column: str | None, mask: np.ndarray | pd.Series | None, values: pd.Series | None,
-              expected: str, message: str | None = None, index: pd.Index | None = None) -> DataQualityError:
+              expected: str, message: str | None = None, index: pd.Index | None = None,
+              fix: Mapping[str, Any] | None = None) -> DataQualityError:
         """Build a :class:`DataQualityError` for the rows where ``mask`` is True.
 
         Row numbers come from the index of ``values`` (or ``index``): the raw
@@ -250,16 +302,21 @@ class TableContext:
             got=got,
             total_rows=self.total_rows,
             row_note=self.row_note,
+            fix=fix,
         )
 
+    def hint(self, key: str, value: Any) -> str:
+        """The client.yml line that sets read option ``key`` for this table (see :func:`client_yml_hint`)."""
+        return client_yml_hint(self.table, key, value)
+
     def issue(self, column: str | None, action: str, message: str, index: Iterable[int] = (),
-              rows_count: int | None = None) -> None:
+              rows_count: int | None = None, kind: str | None = None) -> None:
         """Record a quality issue; ``index`` holds raw-frame positions."""
         idx = np.asarray(list(index) if not isinstance(index, (np.ndarray, pd.Index)) else index,
                          dtype=np.int64)
         n = len(idx) if rows_count is None else rows_count
         rows = self.file_rows(idx[:10])
-        self.report.add(self.table, column, action, n, f"{self.path}: {message}", rows)
+        self.report.add(self.table, column, action, n, f"{self.path}: {message}", rows, kind=kind)
 
     def where(self, index: Iterable[int], n: int) -> str:
         """"rows 2, 5, … (row convention)" phrase for issue messages."""
@@ -374,57 +431,167 @@ def parse_categories(s: pd.Series, ctx: TableContext, column: Column) -> pd.Seri
 _SPACES = "[\\s\u00a0\u202f\u2009\u2007'’]"
 _THOUSANDS_COMMA = r"^[-+]?\d{1,3}(,\d{3})+(\.\d*)?$"
 _THOUSANDS_DOT = r"^[-+]?\d{1,3}(\.\d{3})+(,\d*)?$"
+#: Values whose mark could only group thousands (one or more groups of three digits).
+_GROUPS = {".": r"^[-+]?[1-9]\d{0,2}(\.\d{3})+$", ",": r"^[-+]?[1-9]\d{0,2}(,\d{3})+$"}
+#: One mark followed by exactly three digits: "3.201" is 3 201 or 3.201 — the value alone cannot say.
+_ONE_GROUP = {".": r"^[-+]?[1-9]\d{0,2}\.\d{3}$", ",": r"^[-+]?[1-9]\d{0,2},\d{3}$"}
 
 
-def _detect_decimal(text: pd.Series, ctx: TableContext, column: Column, sep: str | None) -> str:
-    """Decide the decimal mark of a numeric text column (``"."`` or ``","``).
+@dataclass
+class DecimalVerdict:
+    """What a numeric text column says about its decimal mark.
 
-    Rules, applied to the whole column:
+    ``status`` is ``"none"`` (no value holds a mark), ``"conclusive"``
+    (``mark`` is the decimal mark; ``reason`` quotes the deciding value),
+    ``"ambiguous"`` (every value with a mark is a single three-digit group
+    such as ``3.201``) or ``"conflict"`` (values decide both ways).  ``mask``
+    marks the rows to cite in an error.
+    """
 
-    1. values holding both marks decide by the last one ("1.234,50" → ",");
-    2. only commas: decimal comma, unless every comma value looks like a
-       thousands group ("1,234", "12,345,678") and the file is not
-       ``;``-separated;
-    3. only dots: decimal dot, unless a value holds several dots
-       ("1.234.567") — then dots are thousands and the decimal is a comma.
+    status: str
+    mark: str | None = None
+    reason: str = ""
+    mask: np.ndarray | None = None
+    examples: tuple[str, ...] = ()
+
+
+def _first(text: pd.Series, mask: np.ndarray, k: int = 3) -> tuple[str, ...]:
+    return tuple(str(v) for v in pd.unique(text[mask].astype(object).to_numpy())[:k])
+
+
+def decimal_verdict(text: pd.Series) -> DecimalVerdict:
+    """Read the decimal mark off a column of number texts (spaces already removed).
+
+    Evidence, strongest first:
+
+    1. a value holding both marks: the last one is the decimal ("1.234,50" → ",");
+    2. a mark followed by other than exactly three digits, or after a leading
+       zero ("12,5", "0.125", "1234.56"): that mark is the decimal;
+    3. a mark repeated as groups ("1.234.567"): that mark groups thousands, so
+       the decimal is the other one;
+    4. otherwise every marked value looks like ``3.201``, which reads as 3 201
+       or 3.201: **ambiguous** — the caller looks for evidence elsewhere in the
+       file or stops.
     """
     has_c = _as_mask(text.str.contains(",", regex=False))
     has_d = _as_mask(text.str.contains(".", regex=False))
+    if not (has_c.any() or has_d.any()):
+        return DecimalVerdict("none")
     both = has_c & has_d
     if both.any():
-        comma_last = _as_mask(text[both].str.match(r"^[^,]*\.[^,]*,[^.]*$|^.*,[^.,]*$"))
-        dot_last = ~comma_last
-        if comma_last.all():
-            return ","
-        if dot_last.all():
-            return "."
-        mask = np.zeros(len(text), dtype=bool)
-        mask[np.flatnonzero(both)[comma_last if comma_last.sum() < dot_last.sum() else dot_last]] = True
-        raise ctx.error(column.name, mask, text, "one decimal mark for the whole column",
-                        "the column mixes '1,234.50' and '1.234,50' styles; pass decimal='.' or "
-                        "decimal=',' to say which one is right")
-    if not has_c.any():
-        multi = _as_mask(text.str.count(r"\.") > 1)
-        if multi.any() and _as_mask(text[multi].str.match(_THOUSANDS_DOT)).all():
-            return ","  # "1.234.567": dots group thousands
+        comma_last = np.zeros(len(text), dtype=bool)
+        comma_last[np.flatnonzero(both)] = _as_mask(
+            text[both].str.match(r"^[^,]*\.[^,]*,[^.]*$|^.*,[^.,]*$"))
+        dot_last = both & ~comma_last
+        if comma_last.any() and dot_last.any():
+            mask = comma_last if comma_last.sum() < dot_last.sum() else dot_last
+            return DecimalVerdict("conflict", mask=mask, reason="the column mixes '1,234.50' and '1.234,50' styles",
+                                  examples=_first(text, comma_last, 1) + _first(text, dot_last, 1))
+        mark = "," if comma_last.any() else "."
+        return DecimalVerdict("conclusive", mark, f'"{_first(text, both, 1)[0]}"')
+    info = {}
+    none = np.zeros(len(text), dtype=bool)
+    for m, has in ((",", has_c), (".", has_d)):
+        if not has.any():
+            info[m] = (has, none, none, none)
+            continue
+        grouped = none.copy()  # "3.201", "1.234.567": the mark could group thousands
+        grouped[has] = _as_mask(text[has].str.match(_GROUPS[m]))
+        multi = none.copy()
+        if grouped.any():
+            multi[grouped] = _as_mask(text[grouped].str.count(re.escape(m)) > 1)
+        info[m] = (has, multi, grouped & ~multi, has & ~grouped)
+    dec_c, dec_d = info[","][3], info["."][3]
+    if dec_c.any() and dec_d.any():
+        mask = dec_c if dec_c.sum() < dec_d.sum() else dec_d
+        return DecimalVerdict("conflict", mask=mask,
+                              reason="some values use a decimal comma and others a decimal dot",
+                              examples=_first(text, dec_c, 1) + _first(text, dec_d, 1))
+    for m, other in ((",", "."), (".", ",")):
+        if info[m][3].any():  # a decimal use of m: the other mark, if any, can only group thousands
+            return DecimalVerdict("conclusive", m, f'"{_first(text, info[m][3], 1)[0]}"')
+    multi_c, multi_d = info[","][1], info["."][1]
+    if multi_c.any() and multi_d.any():
+        mask = multi_c if multi_c.sum() < multi_d.sum() else multi_d
+        return DecimalVerdict("conflict", mask=mask, reason="some values group thousands with commas and others "
+                              "with dots", examples=_first(text, multi_c, 1) + _first(text, multi_d, 1))
+    if multi_d.any():
+        return DecimalVerdict("conclusive", ",", f'"{_first(text, multi_d, 1)[0]}" groups thousands with dots')
+    if multi_c.any():
+        return DecimalVerdict("conclusive", ".", f'"{_first(text, multi_c, 1)[0]}" groups thousands with commas')
+    if has_c.any() and has_d.any():
+        mask = has_c if has_c.sum() < has_d.sum() else has_d
+        return DecimalVerdict("conflict", mask=mask, reason="some values have a comma and others a dot, each "
+                              "followed by three digits", examples=_first(text, has_c, 1) + _first(text, has_d, 1))
+    mark = "," if has_c.any() else "."
+    return DecimalVerdict("ambiguous", mark=None, mask=has_c | has_d, examples=_first(text, has_c | has_d, 3),
+                          reason=mark)
+
+
+def _number_text(s: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """(stripped text, the same with space-like thousands separators made one space and Unicode minus)."""
+    text = _clean_strings(s)
+    cleaned = text.str.replace(_SPACES + "+", " ", regex=True).str.replace("\u2212", "-", regex=False)
+    return text, cleaned
+
+
+def _detect_decimal(text: pd.Series, ctx: TableContext, column: Column, sep: str | None = None,
+                    raw_text: pd.Series | None = None) -> str:
+    """Decide the decimal mark of a numeric text column (``"."`` or ``","``) — or stop.
+
+    The column's own values decide when they can (see :func:`decimal_verdict`);
+    when every marked value is a single three-digit group (``3.201``), a
+    conclusive verdict of another numeric column of the same file decides
+    (one file, one convention), recorded as an ``info`` issue; otherwise a
+    :class:`DataQualityError` shows the values and the two client.yml lines.
+    """
+    shown = text if raw_text is None else raw_text
+    v = decimal_verdict(text)
+    if v.status == "none":
         return "."
-    if not has_d.any():
-        thousands = _as_mask(text[has_c].str.match(_THOUSANDS_COMMA))
-        if thousands.all() and sep != ";":
-            return "."
-        return ","
-    # commas and dots in different values: "1,5" next to "2.5"
-    if _as_mask(text[has_c].str.match(_THOUSANDS_COMMA)).all():
-        return "."
-    if _as_mask(text[has_d].str.match(_THOUSANDS_DOT)).all():
-        return ","
-    mask = has_c if has_c.sum() < has_d.sum() else has_d
-    raise ctx.error(column.name, mask, text, "one decimal mark for the whole column",
-                    "some values use a decimal comma and others a decimal dot; pass decimal='.' or "
-                    "decimal=',' to say which one is right")
+    if v.status == "conclusive":
+        return v.mark
+    if v.status == "conflict":
+        raise ctx.error(column.name, v.mask, shown, "one decimal mark for the whole column",
+                        f"{v.reason} (e.g. " + ", ".join(f'"{e}"' for e in v.examples) + "); "
+                        f"say which is the decimal mark: {ctx.hint('decimal', '.')} or "
+                        f"'{yaml_line('decimal', ',')}'")
+    mark = v.reason
+    elsewhere = ctx.decimal_evidence(column.name) if ctx.decimal_evidence is not None else None
+    if elsewhere is not None:
+        dec, other_col, why = elsewhere
+        if dec != mark:  # the other column uses the other mark as decimal: this one groups thousands
+            ctx.issue(column.name, "info", f'column "{column.name}": values such as "{v.examples[0]}" read with '
+                      f'"{mark}" grouping thousands, because column "{other_col}" uses a decimal "{dec}" ({why}).',
+                      rows_count=0, kind="decimal")
+        return dec
+    ex = v.examples[0]
+    sign = "-" if ex.startswith("-") else ""
+    digits = ex.lstrip("+-")
+    as_thousands = sign + f"{int(digits.replace(mark, '')):,}".replace(",", " ")
+    as_decimal = sign + f"{float(digits.replace(',', '.')):g}"
+    n = int(v.mask.sum())
+    other = "," if mark == "." else "."
+    examples = ", ".join(f'"{e}"' for e in v.examples)
+    raise ctx.error(
+        column.name, v.mask, shown, "an unambiguous decimal mark",
+        f'every value with a "{mark}" has exactly three digits after it ({n:,} value{"s" if n != 1 else ""}, '
+        f'e.g. {examples}) and no value in the file decides whether "{mark}" groups thousands '
+        f'("{ex}" = {as_thousands}) or is the decimal mark ("{ex}" = {as_decimal}). '
+        f"If it groups thousands, {ctx.hint('decimal', other)}; if it is the decimal mark, add "
+        f"'{yaml_line('decimal', mark)}' instead")
 
 
 _PLAIN_NUMBER = r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$"
+
+
+def _only_dot_groups(text: pd.Series) -> bool:
+    """True if some value is like "3.201" and every value with a dot is (the dot may group thousands)."""
+    group = _as_mask(text.str.match(_ONE_GROUP["."]))
+    if not group.any():
+        return False
+    dotted = _as_mask(text.str.contains(".", regex=False))
+    return not (dotted & ~group).any()
 
 
 def _arrow_floats(text: pd.Series) -> np.ndarray:
@@ -476,15 +643,19 @@ def parse_numbers(s: pd.Series, ctx: TableContext, column: Column, *, decimal: s
     text = _clean_strings(s)
     present = text.notna().to_numpy()
     if decimal in (None, ".") and (_as_mask(text.str.match(_PLAIN_NUMBER)) == present).all():
-        # Fast path: plain numbers ("1234.5", "-3") need no cleaning.
-        return _checked(_arrow_floats(text), present, text, ctx, column)
+        # Fast path: plain numbers ("1234.5", "-3") need no cleaning — unless every dotted value is a
+        # single three-digit group ("3.201"), which may be a thousands mark (decided below).
+        if decimal == "." or not _only_dot_groups(text):
+            return _checked(_arrow_floats(text), present, text, ctx, column)
     # Space-like thousands separators (NBSP, thin space, apostrophe) become one plain space.
     cleaned = text.str.replace(_SPACES + "+", " ", regex=True).str.replace("\u2212", "-", regex=False)
-    dec = decimal or _detect_decimal(cleaned.str.replace(" ", "", regex=False), ctx, column, sep)
+    dec = decimal or _detect_decimal(cleaned.str.replace(" ", "", regex=False), ctx, column, sep, text)
     if dec == ",":
         form = r"^[-+]?(\d{1,3}([ .]\d{3})+|\d+)(,\d*)?$|^[-+]?,\d+$"
         thousands = r"[ .]"
-        ctx.issue(column.name, "info", f'column "{column.name}" read with a decimal comma.', rows_count=0)
+        if decimal is None:
+            ctx.issue(column.name, "info", f'column "{column.name}" read with a decimal comma.', rows_count=0,
+                      kind="decimal")
     else:
         form = r"^[-+]?(\d{1,3}([ ,]\d{3})+|\d+)(\.\d*)?([eE][-+]?\d+)?$|^[-+]?\.\d+([eE][-+]?\d+)?$"
         thousands = r"[ ,]"
@@ -495,7 +666,11 @@ def parse_numbers(s: pd.Series, ctx: TableContext, column: Column, *, decimal: s
         plain = plain.str.replace(",", ".", regex=False)
     bad = present & ~ok_form
     if bad.any():
-        raise ctx.error(column.name, bad, text, "a number")
+        expected = "a number"
+        if decimal is not None:
+            expected += (f' with "{dec}" as the decimal mark (the decimal setting; remove it from client.yml to '
+                         "have the mark detected)")
+        raise ctx.error(column.name, bad, text, expected)
     return _checked(_arrow_floats(plain), present, text, ctx, column)
 
 
@@ -530,13 +705,37 @@ _DMY = (r"^(?P<a>\d{1,2})(?P<s1>[./-])(?P<b>\d{1,2})(?P<s2>[./-])(?P<y>\d{4})"
         r"(?:,?[ T](?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?:[.,]\d+)?)?)?$")
 _COMPACT = r"^(?:1[89]|20|21)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])$"
 _EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+           "November", "December")
 
 
-def _naive(dt: pd.Series, ctx: TableContext, column: Column) -> pd.Series:
+def check_timezone(timezone: Any) -> str | None:
+    """``timezone`` if it is an IANA zone name (``"Europe/Moscow"``, ``"UTC"``), else ValueError."""
+    if timezone is None:
+        return None
+    import zoneinfo
+
+    name = str(timezone).strip()
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError):
+        raise ValueError(f"timezone must be an IANA time-zone name such as Europe/Moscow or UTC, got "
+                         f"{timezone!r}") from None
+    return name
+
+
+def _naive(dt: pd.Series, ctx: TableContext, column: Column, timezone: str | None = None) -> pd.Series:
+    """tz-naive datetime64[ns]; zoned values are converted to ``timezone`` (default UTC) — a counted repair."""
     if getattr(dt.dtype, "tz", None) is not None:
-        dt = dt.dt.tz_convert("UTC").dt.tz_localize(None)
-        ctx.issue(column.name, "repaired", f'column "{column.name}" had time zones; converted to UTC '
-                  "and stored without a time zone.", rows_count=0)
+        target = timezone or "UTC"
+        present = dt.notna().to_numpy()
+        dt = dt.dt.tz_convert(target).dt.tz_localize(None)
+        n = int(present.sum())
+        advice = "" if timezone else (" Days are then counted in UTC; to count them in the client's own zone, "
+                                      + ctx.hint("timezone", "Europe/Moscow") + " (its IANA name)")
+        ctx.issue(column.name, "repaired", f'column "{column.name}": {n:,} date-times carried a time zone; '
+                  f"converted to {target} and stored without a zone.{advice}", dt.index[present],
+                  kind="timezone")
     return dt.astype("datetime64[ns]")
 
 
@@ -596,21 +795,26 @@ def _parse_dmy(text: pd.Series, mask: np.ndarray, ctx: TableContext, column: Col
         if day_evidence.any() and month_evidence.any():
             m = np.zeros(len(text), dtype=bool)
             m[np.flatnonzero(mask)[month_evidence]] = True
+            d_ex, m_ex = sub[day_evidence].iloc[0], sub[month_evidence].iloc[0]
             raise ctx.error(column.name, m, text, "one date order for the whole column",
-                            "some dates are day-first (e.g. 31.12) and others month-first (e.g. 12/31); "
-                            "pass dayfirst=True or dayfirst=False, or date_format=")
+                            f'some dates are day-first (e.g. "{d_ex}") and others month-first (e.g. "{m_ex}"), '
+                            "and one column cannot hold both; correct the file, or if one order is right for "
+                            f"every row, {ctx.hint('dayfirst', True)} (or 'dayfirst: false')")
         if day_evidence.any():
             dayfirst = True
         elif month_evidence.any():
             dayfirst = False
         else:
+            ex = str(sub.iloc[0])
+            a, b = int(first[0]), int(second[0])
             raise ctx.error(column.name, None, None, "",
-                            f"cannot tell day-first from month-first dates (e.g. \"{sub.iloc[0]}\"): "
-                            "no day is above 12. Pass dayfirst=True (31.12.2024) or dayfirst=False "
-                            "(12/31/2024), or date_format=")
+                            f'cannot tell day-first from month-first dates: no day is above 12 in '
+                            f'{int(mask.sum()):,} dates (e.g. "{ex}"). If "{ex}" is {a} {_MONTHS[b - 1]}, '
+                            f"{ctx.hint('dayfirst', True)}; if it is {_MONTHS[a - 1]} {b}, add "
+                            f"'dayfirst: false' instead")
         ctx.issue(column.name, "info", f'column "{column.name}" read as '
                   f'{"day-first (DD.MM.YYYY)" if dayfirst else "month-first (MM/DD/YYYY)"} dates.',
-                  rows_count=0)
+                  rows_count=0, kind="date_order")
     day, month = (first, second) if dayfirst else (second, first)
     out = _assemble(_group_ints(parts, "y", 0), month, day, _group_ints(parts, "H", 0),
                     _group_ints(parts, "M", 0), _group_ints(parts, "S", 0))
@@ -621,7 +825,7 @@ def _parse_dmy(text: pd.Series, mask: np.ndarray, ctx: TableContext, column: Col
 
 
 def _parse_date_text(text: pd.Series, ctx: TableContext, column: Column, dayfirst: bool | None,
-                     date_format: str | None) -> pd.Series:
+                     date_format: str | None, timezone: str | None = None) -> pd.Series:
     """Parse arrow-backed date strings (NA where missing) into datetime64[ns].
 
     Each layout is recognised by a regular expression (run in Arrow) and
@@ -629,16 +833,35 @@ def _parse_date_text(text: pd.Series, ctx: TableContext, column: Column, dayfirs
     value stop the search, so a uniform column costs one regex pass.
     """
     present = text.notna().to_numpy()
-    expected = ("a date such as 2024-12-31, 31.12.2024 or 31/12/2024 14:05 "
-                "(pass date_format= for other layouts)")
+    expected = ("a date such as 2024-12-31, 31.12.2024 or 31/12/2024 14:05 (for another layout, "
+                + ctx.hint("date_format", "%d %m %Y") + ", with the layout's strftime codes)")
     if date_format is not None:
-        parsed = pd.to_datetime(text.astype(object), format=date_format, errors="coerce")
+        try:
+            parsed = pd.to_datetime(text.astype(object), format=date_format, errors="coerce")
+        except (ValueError, TypeError) as exc:  # mixed offsets under %z, a format pandas refuses
+            raise ctx.error(column.name, None, None, "", f"date_format {yaml_value(date_format)} cannot be "
+                            f"applied ({exc})") from None
         bad = present & parsed.isna().to_numpy()
         if bad.any():
-            raise ctx.error(column.name, bad, text, f"a date in the format {date_format!r}")
-        return _naive(parsed, ctx, column)
+            raise ctx.error(column.name, bad, text, f"a date in the format {yaml_value(date_format)} "
+                            "(the date_format setting)")
+        return _naive(parsed, ctx, column, timezone)
     out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
     remaining = present.copy()
+    # Zoned and zoneless date-times in one column: the zoneless ones could be in any zone.
+    iso = present & _as_mask(text.str.match(_ISO))
+    zoned = iso & _as_mask(text.str.contains(_TZ, regex=True)) if iso.any() else iso
+    if zoned.any() and timezone is None and (present & ~zoned).any():
+        bare = present & ~zoned
+        z_ex = text[zoned].iloc[0]
+        z_row = int(ctx.file_rows(text.index[zoned][:1])[0])
+        raise ctx.error(
+            column.name, bare, text, "",
+            f'{int(zoned.sum()):,} value{"s carry" if zoned.sum() > 1 else " carries"} a time zone (e.g. "{z_ex}" '
+            f'on row {z_row}) and {int(bare.sum()):,} {"do" if bare.sum() > 1 else "does"} not (e.g. '
+            f'"{text[bare].iloc[0]}"), so the zone of the latter is unknown. '
+            f"Say which zone they were recorded in: {ctx.hint('timezone', 'Europe/Moscow')} (its IANA "
+            "name); values with a zone are then converted to it")
     for layout in ("iso", "dmy", "compact", "ymd"):
         if not remaining.any():
             break
@@ -648,11 +871,14 @@ def _parse_date_text(text: pd.Series, ctx: TableContext, column: Column, dayfirs
             continue
         remaining &= ~mask
         if layout == "iso":
-            vals = text[mask]
-            has_tz = _as_mask(vals.str.contains(_TZ, regex=True))
-            parsed = pd.to_datetime(vals.astype(object), format="ISO8601", errors="coerce",
-                                    utc=bool(has_tz.any()))
-            out[mask] = _naive(parsed, ctx, column).to_numpy()
+            with_zone, without = mask & zoned, mask & ~zoned
+            if with_zone.any():
+                parsed = pd.to_datetime(text[with_zone].astype(object), format="ISO8601", errors="coerce",
+                                        utc=True)
+                out[with_zone] = _naive(parsed, ctx, column, timezone).to_numpy()
+            if without.any():
+                out[without] = pd.to_datetime(text[without].astype(object), format="ISO8601",
+                                              errors="coerce").to_numpy()
         elif layout == "dmy":
             out[mask] = _parse_dmy(text, mask, ctx, column, dayfirst).to_numpy()
         elif layout == "compact":
@@ -662,16 +888,37 @@ def _parse_date_text(text: pd.Series, ctx: TableContext, column: Column, dayfirs
             out[mask] = pd.to_datetime(vals.astype(object), format="ISO8601", errors="coerce").to_numpy()
     bad = remaining | (present & out.isna().to_numpy())
     if bad.any():
-        raise ctx.error(column.name, bad, text, expected)
+        raise ctx.error(column.name, bad, text, _date_advice(str(text[bad].iloc[0]), ctx, expected))
     return out
 
 
+def _date_advice(example: str, ctx: TableContext, expected: str) -> str:
+    """What to tell about a date cxlab cannot read, from how the first such value looks."""
+    import re as _re
+
+    m = _re.fullmatch(r"\d{1,2}([./-])\d{1,2}\1(\d{2})", example)
+    if m:
+        sep = m.group(1)
+        return (f"a date with a four-digit year; two-digit years are read only with a layout: "
+                f"{ctx.hint('date_format', f'%d{sep}%m{sep}%y')} (or \"%m{sep}%d{sep}%y\" for month first)")
+    if _re.fullmatch(r"\d{9,10}(\.\d+)?|\d{12,13}", example):
+        return ("a date; this looks like Unix time (seconds or milliseconds since 1970), which cxlab does not "
+                "convert: export the dates as text such as 2024-12-31 14:05")
+    if _re.search(r"\b[A-Z]{3,4}$", example):
+        return ("a date whose time zone is an offset such as +03:00 or Z, not an abbreviation; replace it, or "
+                f"drop it and set the zone: {ctx.hint('timezone', 'Europe/Moscow')}")
+    return expected
+
+
 def parse_datetimes(s: pd.Series, ctx: TableContext, column: Column, *, dayfirst: bool | None = None,
-                    date_format: str | None = None, excel: bool = False) -> pd.Series:
+                    date_format: str | None = None, excel: bool = False, timezone: str | None = None
+                    ) -> pd.Series:
     """Dates and date-times as tz-naive ``datetime64[ns]``.
 
     Understood without options: ISO 8601 (``2024-12-31``, ``2024-12-31T14:05:00+03:00`` —
-    offsets are converted to UTC), ``2024/12/31``, day- or month-first dates with
+    offsets are converted to ``timezone``, default UTC, and counted as repairs;
+    a column mixing zoned and zoneless values needs ``timezone``, the zone of
+    the zoneless ones), ``2024/12/31``, day- or month-first dates with
     ``.``, ``/`` or ``-`` (``31.12.2024``, ``31/12/2024 14:05``), compact
     ``20241231``, native date cells of Excel and Parquet, and Excel serial day
     numbers (``excel=True``).
@@ -688,13 +935,13 @@ def parse_datetimes(s: pd.Series, ctx: TableContext, column: Column, *, dayfirst
     if isinstance(date_format, dict):
         date_format = date_format.get(column.name)
     if pd.api.types.is_datetime64_any_dtype(s.dtype):
-        return _naive(s, ctx, column)
+        return _naive(s, ctx, column, timezone)
     if pd.api.types.is_bool_dtype(s.dtype):
         raise ctx.error(column.name, s.notna().to_numpy(), s, "a date", "found true/false values")
     if pd.api.types.is_numeric_dtype(s.dtype) and date_format is None:
         return _numeric_dates(s, ctx, column, excel)
     if _is_text(s) or pd.api.types.is_numeric_dtype(s.dtype):
-        return _parse_date_text(_as_text(s), ctx, column, dayfirst, date_format)
+        return _parse_date_text(_as_text(s), ctx, column, dayfirst, date_format, timezone)
     # Excel object column: native datetimes, serial numbers and text mixed.
     out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
     kind = s.map(lambda v: "dt" if isinstance(v, (pd.Timestamp, np.datetime64)) or hasattr(v, "year")
@@ -706,7 +953,7 @@ def parse_datetimes(s: pd.Series, ctx: TableContext, column: Column, *, dayfirst
         out[kind == "num"] = _numeric_dates(s[kind == "num"].astype("float64"), ctx, column, excel).to_numpy()
     if (kind == "text").any():
         out[kind == "text"] = _parse_date_text(_as_text(s[kind == "text"]), ctx, column, dayfirst,
-                                               date_format).to_numpy()
+                                               date_format, timezone).to_numpy()
     bad = s.notna().to_numpy() & out.isna().to_numpy()
     if bad.any():
         raise ctx.error(column.name, bad, s, "a date")
@@ -733,7 +980,7 @@ def _numeric_dates(s: pd.Series, ctx: TableContext, column: Column, excel: bool)
 
 def parse_column(s: pd.Series, ctx: TableContext, column: Column, *, decimal: str | None = None,
                  dayfirst: bool | None = None, date_format: str | dict | None = None,
-                 sep: str | None = None, excel: bool = False) -> pd.Series:
+                 sep: str | None = None, excel: bool = False, timezone: str | None = None) -> pd.Series:
     """Parse one raw column according to its contract ``kind``."""
     if column.kind == "id":
         return parse_ids(s, ctx, column)
@@ -744,7 +991,8 @@ def parse_column(s: pd.Series, ctx: TableContext, column: Column, *, decimal: st
     if column.kind == "int":
         return parse_integers(s, ctx, column, decimal=decimal, sep=sep)
     if column.kind == "datetime":
-        return parse_datetimes(s, ctx, column, dayfirst=dayfirst, date_format=date_format, excel=excel)
+        return parse_datetimes(s, ctx, column, dayfirst=dayfirst, date_format=date_format, excel=excel,
+                               timezone=timezone)
     raise ValueError(f"unknown column kind {column.kind!r} for {column.name}")
 
 
@@ -756,8 +1004,11 @@ def check_required(parsed: pd.Series, ctx: TableContext, column: Column,
     """A required column must have a value in every row (``missing`` may be given precomputed)."""
     missing = parsed.isna().to_numpy() if missing is None else missing
     if missing.any():
+        where = np.flatnonzero(missing)
+        tail = (" — the last rows of the file: a totals line? remove it from the file"
+                if len(where) <= 3 and where[0] >= len(missing) - 3 and len(missing) > 3 else "")
         raise ctx.error(column.name, missing, None,
-                        f"a value in every row ({column.description or column.name}); found empty cells",
+                        f"a value in every row ({column.description or column.name}); found empty cells{tail}",
                         index=parsed.index)
 
 
@@ -793,9 +1044,9 @@ def check_not_future(parsed: pd.Series, ctx: TableContext, column: Column, today
         raise ctx.error(column.name, bad, parsed if raw is None else raw,
                         f"dates up to {limit - pd.Timedelta(days=1):%Y-%m-%d} (today)",
                         f"expected dates up to {limit - pd.Timedelta(days=1):%Y-%m-%d} (today), found "
-                        f"dates in the future, e.g. {example}; this usually means the "
-                        "day and month were swapped (pass dayfirst= or date_format=) or the wrong "
-                        "column was mapped (pass today= if the data really is from later)")
+                        f"dates in the future, e.g. {example}; this usually means the day and month were "
+                        f"swapped ({ctx.hint('dayfirst', True)} or 'dayfirst: false', or set the layout with "
+                        "'date_format:') or the wrong column was mapped to this one (see 'columns:')")
 
 
 def check_unique_key(frame: pd.DataFrame, ctx: TableContext, key: Sequence[str]) -> None:
@@ -888,36 +1139,174 @@ def exact_duplicates(raw: pd.DataFrame, arrow_table: Any = None, parsed: pd.Data
     return dup
 
 
+#: Dates before this day are flagged as implausible in any table (placeholders such as 1899-12-30,
+#: 1900-01-01 or 1970-01-01 stand for "unknown" in many systems).
+EARLIEST_PLAUSIBLE = pd.Timestamp("1990-01-01")
+
+
+def implausible_dates(parsed: pd.Series) -> tuple[np.ndarray, str]:
+    """Mask of implausible dates and the rule in words.
+
+    A date is implausible if it lies before :data:`EARLIEST_PLAUSIBLE`, or
+    (with at least 20 dates) more than three interquartile ranges (at least a
+    year each) outside the middle half of the column's dates — a stray 2009 in
+    a 2023–2024 log.  Quartiles, not extremes, so that the strays themselves
+    do not widen the range they are judged by.
+    """
+    v = parsed.to_numpy(dtype="datetime64[ns]")
+    present = ~np.isnat(v)
+    early = present & (v < EARLIEST_PLAUSIBLE.to_datetime64())
+    far = np.zeros(len(v), dtype=bool)
+    core = v[present & ~early]
+    rule = f"before {EARLIEST_PLAUSIBLE:%Y-%m-%d}"
+    if len(core) >= 20:
+        step = max(len(core) // 200_000, 1)  # quartiles of a systematic sample are plenty for a fence
+        q25, q75 = np.quantile(core[::step].astype(np.int64), [0.25, 0.75])
+        iqr = max(q75 - q25, 365 * 86400 * 10**9)
+        lo, hi = q25 - 3 * iqr, q75 + 3 * iqr
+        vi = v.astype(np.int64)
+        far = present & ~early & ((vi < lo) | (vi > hi))
+        if far.any():
+            rule += (f" or far outside the range of the other dates (half of them lie between "
+                     f"{pd.Timestamp(int(q25)):%Y-%m-%d} and {pd.Timestamp(int(q75)):%Y-%m-%d})")
+    return early | far, rule
+
+
+def flag_implausible_dates(parsed: pd.Series, ctx: TableContext, column: Column, raw: pd.Series | None = None
+                           ) -> np.ndarray:
+    """Flag (keep, count, cite) the implausible dates of a parsed column; returns their mask."""
+    mask, rule = implausible_dates(parsed)
+    if mask.any():
+        n = int(mask.sum())
+        shown = raw if raw is not None else parsed
+        idx = parsed.index[mask]
+        examples = ", ".join(f'"{shown.loc[i]}" (row {r})' for i, r in zip(idx[:5], ctx.file_rows(idx[:5])))
+        ctx.issue(column.name, "flagged", f'column "{column.name}": {n:,} implausible date{"s" if n != 1 else ""} '
+                  f"({rule}): {examples}{', …' if n > 5 else ''}; kept, but check them — a placeholder date "
+                  "usually stands for an unknown one.", idx, kind="implausible_date")
+    return mask
+
+
 def validate_frame(raw: pd.DataFrame, spec: TableSpec, ctx: TableContext, *, decimal: str | None = None,
                    dayfirst: bool | None = None, date_format: str | dict | None = None,
-                   sep: str | None = None, excel: bool = False, today: Any = None,
+                   sep: str | None = None, excel: bool = False, today: Any = None, timezone: str | None = None,
                    future_columns: Sequence[str] = ("timestamp", "date", "signup_date", "loyalty_join_date")
                    ) -> pd.DataFrame:
     """Parse and check every contract column of a raw frame already renamed to contract names.
 
     Returns a frame with the same index as ``raw`` (file positions) holding the
-    contract columns present, in contract order.
+    contract columns present, in contract order.  Implausible dates are
+    flagged (see :func:`implausible_dates`), never changed.
     """
     today = pd.Timestamp.today() if today is None else pd.Timestamp(today)
+    if decimal is None and ctx.decimal_evidence is None:
+        ctx.decimal_evidence = _file_decimal_evidence(raw, spec)
     out = {}
     for column in spec.columns:
         if column.name not in raw.columns:
             continue
         if column.kind in ("id", "category"):
             # Missing values are read off the Arrow null bitmap, before the (slower) object conversion.
-            text = _as_text(raw[column.name])
+            text = _strip_invisible(_as_text(raw[column.name]), ctx, column, raw[column.name])
+            if column.kind == "category":
+                text = _merge_lookalikes(text, ctx, column)
             missing = text.isna().to_numpy()
             parsed = _to_object(text)
         else:
             parsed = parse_column(raw[column.name], ctx, column, decimal=decimal, dayfirst=dayfirst,
-                                  date_format=date_format, sep=sep, excel=excel)
+                                  date_format=date_format, sep=sep, excel=excel, timezone=timezone)
             missing = None
         if column.required:
             check_required(parsed, ctx, column, missing)
         if column.kind in ("float", "int"):
             check_bounds(parsed, ctx, column, raw[column.name])
-        if column.kind == "datetime" and column.name in future_columns:
-            check_not_future(parsed, ctx, column, today, raw[column.name])
+        if column.kind == "datetime":
+            if column.name in future_columns:
+                check_not_future(parsed, ctx, column, today, raw[column.name])
+            flag_implausible_dates(parsed, ctx, column, raw[column.name])
         out[column.name] = parsed
     return pd.DataFrame(out, index=raw.index, copy=False)
 
+
+#: Characters that print as nothing (zero-width spaces and joiners, word joiner, BOM, soft hyphen): a
+#: "магазин" with one of them is a different category or customer that looks the same.
+_INVISIBLE = "[\u200b-\u200f\u2060-\u2064\ufeff\u00ad]"
+
+
+def _strip_invisible(text: pd.Series, ctx: TableContext, column: Column, raw: pd.Series) -> pd.Series:
+    """Remove invisible characters from ids and labels — a counted repair."""
+    has = _as_mask(text.str.contains(_INVISIBLE, regex=True))
+    if not has.any():
+        return text
+    out = text.str.replace(_INVISIBLE, "", regex=True)
+    out = out.mask(out.str.strip() == "")
+    n = int(has.sum())
+    ctx.issue(column.name, "repaired", f'column "{column.name}": {n:,} value{"s" if n > 1 else ""} held invisible '
+              f"characters (zero-width spaces, soft hyphens …), removed so that they match the same value "
+              f'without them (e.g. {_quote(text[has].iloc[0])} → {_quote(out[has].iloc[0])}).', text.index[has],
+              kind="invisible")
+    return out
+
+
+#: Cyrillic and Latin letters that look identical, mapped to one form (the Latin one).
+_LOOKALIKE = str.maketrans("аеорсухАВЕКМНОРСТХ", "aeopcyxABEKMHOPCTX")
+
+
+def _merge_lookalikes(values: pd.Series, ctx: TableContext, column: Column) -> pd.Series:
+    """Merge category labels that look identical but mix Latin and Cyrillic letters ("сайт" / "caйт").
+
+    Such labels cannot be told apart by a reader, yet would be separate groups in every breakdown. Each
+    rarer spelling is rewritten to the most frequent one — a counted repair naming both.
+    """
+    counts = values.value_counts(dropna=True)
+    if len(counts) < 2 or len(counts) > 100_000:
+        return values
+    labels = pd.Series(counts.index.astype(str), index=counts.index)
+    mixed = labels.map(lambda v: not v.isascii())  # a label of ASCII only has no Cyrillic look-alike
+    if not mixed.any():
+        return values
+    skeleton = labels.map(lambda v: v.translate(_LOOKALIKE))
+    groups = skeleton.groupby(skeleton).size()
+    clash = groups[groups > 1].index
+    if len(clash) == 0:
+        return values
+    rename: dict[Any, Any] = {}
+    for key in clash:
+        members = skeleton.index[skeleton == key]  # value_counts order: the most frequent first
+        for other in members[1:]:
+            rename[other] = members[0]
+    mask = _as_mask(values.isin(list(rename)))
+    out = values.copy()
+    out[mask] = values[mask].astype(object).map(rename).to_numpy()
+    n = int(mask.sum())
+    examples = "; ".join(f"{_quote(a)} → {_quote(b)}" for a, b in list(rename.items())[:3])
+    ctx.issue(column.name, "repaired", f'column "{column.name}": {n:,} value{"s" if n > 1 else ""} spelled a label '
+              "with look-alike Latin and Cyrillic letters; merged into its most frequent spelling "
+              f"({examples}).", values.index[mask], kind="lookalike")
+    return out
+
+
+def _file_decimal_evidence(raw: pd.DataFrame, spec: TableSpec) -> Any:
+    """A lookup of the decimal mark that the file's other numeric text columns prove (see :func:`_detect_decimal`)."""
+    numeric = [c.name for c in spec.columns if c.kind in ("float", "int") and c.name in raw.columns]
+    cache: dict[str, Any] = {}
+
+    def verdict(name: str) -> Any:
+        if name not in cache:
+            s = raw[name]
+            if pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype):
+                cache[name] = None
+            else:
+                if not _is_text(s):
+                    s = s[s.map(lambda v: isinstance(v, str)).to_numpy(dtype=bool)]
+                _, cleaned = _number_text(s)
+                v = decimal_verdict(cleaned.str.replace(" ", "", regex=False))
+                cache[name] = (v.mark, name, v.reason) if v.status == "conclusive" else None
+        return cache[name]
+
+    def evidence(current: str) -> Any:
+        found = [e for e in (verdict(n) for n in numeric if n != current) if e is not None]
+        marks = {e[0] for e in found}
+        return found[0] if len(marks) == 1 else None
+
+    return evidence

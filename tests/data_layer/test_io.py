@@ -219,9 +219,13 @@ def test_neither_utf8_nor_cp1251(tmp_path):
     err = bad(read_table, p)
     assert "weird.csv" in str(err) and "UTF-8" in str(err) and "Windows-1251" in str(err)
     assert "line 2" in str(err)
-    p = write(tmp_path, "utf16.csv", "customer_id;timestamp;amount\n".encode("utf-16"))
+    # UTF-16 with its byte-order mark (Excel's "Unicode text") is conclusive; without it, it is refused
+    p = write(tmp_path, "utf16.csv", "customer_id\ttimestamp\tamount\n1\t2024-01-01\t5\n".encode("utf-16"))
+    lt = read_table(p, today="2025-01-01")
+    assert lt.source.encoding == "utf-16" and lt.frame["amount"].tolist() == [5.0]
+    p = write(tmp_path, "utf16le.csv", "customer_id;timestamp;amount\n".encode("utf-16-le"))
     err = bad(read_table, p)
-    assert "NUL" in str(err) and "utf16.csv" in str(err)
+    assert "NUL" in str(err) and "utf16le.csv" in str(err)
 
 
 def test_explicit_wrong_encoding(tmp_path):
@@ -373,7 +377,7 @@ def test_whitespace_separator_option(tmp_path):
     assert lt.frame["timestamp"].tolist() == [pd.Timestamp("2024-01-01"), pd.Timestamp("2024-01-02")]
     err = bad(read_table, p, columns={"id": "customer_id", "day": "timestamp", "value": "amount"},
               sep="whitespace", date_format="%d.%m.%Y", today="2025-01-01")
-    assert err.rows == [2, 3] and "'%d.%m.%Y'" in str(err) and "20240101" in str(err)
+    assert err.rows == [2, 3] and '"%d.%m.%Y"' in str(err) and "20240101" in str(err)
 
 
 def test_ragged_rows_clear_error(tmp_path):

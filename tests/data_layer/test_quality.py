@@ -41,7 +41,7 @@ def test_merge_keeps_order_and_does_not_mutate():
 def test_to_frame_to_dict_json():
     rep = _report()
     frame = rep.to_frame()
-    assert list(frame.columns) == ["table", "column", "action", "rows_count", "message", "example_rows"]
+    assert list(frame.columns) == ["table", "column", "action", "rows_count", "message", "example_rows", "kind"]
     assert frame["rows_count"].tolist() == [3, 2, 0]
     d = rep.to_dict()
     json.dumps(d)  # JSON-able
@@ -69,3 +69,59 @@ def test_issue_validation_and_truncation():
     issue = QualityIssue("transactions", None, 50, "dropped", "x", tuple(range(50)))
     assert len(issue.example_rows) == 10
     assert isinstance(pd.Series([issue.rows_count]).iloc[0].item(), int)
+
+
+# ---------------------------------------------------------------------------
+# value checks
+# ---------------------------------------------------------------------------
+import numpy as np  # noqa: E402
+
+from cxlab.data.quality import ValueChecks, amount_outliers  # noqa: E402
+
+
+def test_outlier_rule_is_silent_on_lognormal_amounts_over_many_seeds():
+    # P(robust z > 6) of a normal log is ~1e-9: over 200 seeds x 2,000 amounts no flag is expected
+    flagged = 0
+    for seed in range(200):
+        rng = np.random.default_rng(seed)
+        amounts = np.exp(rng.normal(np.log(900), 1.0, 2000)) * np.where(rng.random(2000) < 0.03, -1, 1)
+        flagged += int(amount_outliers(amounts)[0].sum())
+    assert flagged == 0
+
+
+def test_outlier_rule_always_finds_a_planted_error_over_many_seeds():
+    found = 0
+    for seed in range(200):
+        rng = np.random.default_rng(seed)
+        amounts = np.append(np.exp(rng.normal(np.log(900), 1.0, 500)), 1e12)
+        mask, z, share = amount_outliers(amounts)
+        found += int(mask[-1] and mask[:-1].sum() == 0 and share[-1] > 0.99)
+    assert found == 200
+
+
+def test_outlier_by_share_of_revenue_and_small_logs():
+    amounts = np.full(1000, 100.0)
+    amounts[0] = 100.0 * 150  # 15 % of revenue alone, 1.2 decades above the rest
+    mask, z, share = amount_outliers(amounts)
+    assert mask.tolist() == [True] + [False] * 999 and share[0] == pytest.approx(15000 / 114900)
+    few = amount_outliers([10.0, 20.0, 1e15])  # under 8 amounts no robust scale: only the share rule, off too
+    assert not few[0].any() and np.isnan(few[1]).all()
+
+
+def test_value_checks_serialise_and_dominance():
+    checks = ValueChecks()
+    assert not checks.dominates() and json.dumps(checks.to_dict())
+    checks.outliers = pd.DataFrame({"row": [5], "customer_id": ["7"], "timestamp": [pd.Timestamp("2024-01-01")],
+                                    "amount": [1e15], "robust_z": [30.0], "revenue_share": [0.99]}, index=[3])
+    checks.outlier_revenue_share = 0.99
+    d = checks.to_dict()
+    assert checks.dominates() and d["dominates"] and d["outliers"][0]["row"] == 5
+    json.dumps(d)
+
+
+def test_issue_kind_is_selectable_and_serialised():
+    rep = QualityReport()
+    rep.add("transactions", "amount", "flagged", 1, "t.csv: 1 extreme amount", [5], kind="outlier")
+    assert rep.select(kind="outlier")[0].example_rows == (5,)
+    assert rep.to_dict()["issues"][0]["kind"] == "outlier"
+    assert rep.to_frame()["kind"].tolist() == ["outlier"]

@@ -52,11 +52,22 @@ def test_parse_numbers_styles(text, value):
     assert out.dtype == "float64" and out.iloc[0] == pytest.approx(value)
 
 
-def test_parse_numbers_comma_thousands_vs_decimal_depends_on_separator():
+def test_single_three_digit_groups_are_ambiguous_whatever_the_separator():
     s = pd.Series(["1,500", "12,000"])
-    assert parse_numbers(s, ctx(), AMOUNT, sep=",").tolist() == [1500.0, 12000.0]
-    assert parse_numbers(s, ctx(), AMOUNT, sep=";").tolist() == [1.5, 12.0]
+    for sep in (",", ";"):
+        with pytest.raises(DataQualityError) as info:
+            parse_numbers(s, ctx(), AMOUNT, sep=sep)
+        msg = str(info.value)
+        assert info.value.rows == [2, 3] and '"1,500" = 1 500' in msg and '"1,500" = 1.5' in msg
+        assert "add 'decimal: \".\"' under 'data.transactions:' in client.yml" in msg
+        assert "'decimal: \",\"'" in msg and "decimal=" not in msg
     assert parse_numbers(s, ctx(), AMOUNT, decimal=",").tolist() == [1.5, 12.0]
+    assert parse_numbers(s, ctx(), AMOUNT, decimal=".").tolist() == [1500.0, 12000.0]
+    # one value that is not a single group decides for the whole column
+    assert parse_numbers(pd.Series(["1,500", "2,75"]), ctx(), AMOUNT).tolist() == [1.5, 2.75]
+    assert parse_numbers(pd.Series(["1,500", "1,234,567"]), ctx(), AMOUNT).tolist() == [1500.0, 1234567.0]
+    assert parse_numbers(pd.Series(["3.201", "0.5"]), ctx(), AMOUNT).tolist() == [3.201, 0.5]
+    assert parse_numbers(pd.Series(["3.201", "1.234.567"]), ctx(), AMOUNT).tolist() == [3201.0, 1234567.0]
 
 
 @pytest.mark.parametrize("junk", ["abc", "1.2.3", "12 34", "1,2,3", "inf", "5 руб", "--5"])
@@ -139,3 +150,67 @@ def test_number_styles_round_trip(cents, style):
     }[style]
     out = parse_numbers(pd.Series([text, "0,5" if style in ("ru", "de") else "0.5"]), ctx(), AMOUNT)
     assert out.iloc[0] == pytest.approx(value, rel=1e-12, abs=1e-9)
+
+
+# ---------------------------------------------------------------------------
+# evidence: decimal marks, implausible dates, zones, client.yml advice
+# ---------------------------------------------------------------------------
+from cxlab.data.validate import (  # noqa: E402
+    check_timezone,
+    client_yml_hint,
+    decimal_verdict,
+    implausible_dates,
+    yaml_line,
+)
+
+
+@pytest.mark.parametrize("values, status, mark", [
+    (["1", "2"], "none", None),
+    (["3.201", "12.500"], "ambiguous", None),
+    (["3,201", "-12,500"], "ambiguous", None),
+    (["3.201", "0.5"], "conclusive", "."),
+    (["3.201", "1234.567"], "conclusive", "."),
+    (["3.201", "1.234.567"], "conclusive", ","),
+    (["3,201", "12,5"], "conclusive", ","),
+    (["1,500", "2.5"], "conclusive", "."),
+    (["1.234,5", "7"], "conclusive", ","),
+    (["1,5", "2.5"], "conflict", None),
+    (["1,500", "2.300"], "conflict", None),
+    (["1.234,50", "1,234.50"], "conflict", None),
+])
+def test_decimal_verdict(values, status, mark):
+    v = decimal_verdict(pd.Series(values, dtype="string[pyarrow]"))
+    assert (v.status, v.mark) == (status, mark)
+
+
+def test_implausible_dates_rules():
+    dates = pd.Series(pd.date_range("2023-01-01", periods=40, freq="10D").tolist()
+                      + [pd.Timestamp("1899-12-30"), pd.Timestamp("2012-05-01"), pd.NaT])
+    mask, rule = implausible_dates(dates)
+    assert np.flatnonzero(mask).tolist() == [40, 41] and "before 1990-01-01" in rule and "far outside" in rule
+    few = pd.Series([pd.Timestamp("2012-05-01"), pd.Timestamp("2024-01-01")])
+    assert not implausible_dates(few)[0].any()  # too few dates for a range: only the 1990 rule applies
+
+
+def test_timezone_names_and_yaml_advice():
+    assert check_timezone("Europe/Moscow") == "Europe/Moscow" and check_timezone(None) is None
+    with pytest.raises(ValueError, match="IANA"):
+        check_timezone("+03:00")
+    assert yaml_line("decimal", ",") == 'decimal: ","'
+    assert yaml_line("dayfirst", True) == "dayfirst: true"
+    assert yaml_line("encoding", "cp1251") == "encoding: cp1251"
+    assert yaml_line("sheet", "2024") == 'sheet: "2024"' and yaml_line("sheet", "yes") == 'sheet: "yes"'
+    assert yaml_line("columns", {"amount (column 3)": "amount"}) == 'columns: {"amount (column 3)": amount}'
+    assert client_yml_hint("surveys", "dayfirst", False) == "add 'dayfirst: false' under 'data.surveys:' in client.yml"
+
+
+def test_mixed_zones_need_a_timezone_and_it_is_applied():
+    s = pd.Series(["2024-03-01T10:00:00+03:00", "2024-03-01 10:00"])
+    with pytest.raises(DataQualityError, match="timezone: Europe/Moscow") as info:
+        parse_datetimes(s, ctx(), TS)
+    assert info.value.rows == [3]
+    c = ctx(report=QualityReport())
+    out = parse_datetimes(s, c, TS, timezone="Asia/Yekaterinburg")
+    assert out.tolist() == [pd.Timestamp("2024-03-01 12:00"), pd.Timestamp("2024-03-01 10:00")]
+    (issue,) = c.report.select(kind="timezone")
+    assert issue.action == "repaired" and issue.rows_count == 1 and issue.example_rows == (2,)
