@@ -375,7 +375,9 @@ def plot_survival(data, *, at_risk: bool = True, ci: bool = True, ax=None, **kwa
     if at_risk:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            add_at_risk_counts(*data.fitters.values(), ax=ax, rows_to_show=["At risk"])
+            # lifelines formats each label into a format string: braces in a client's category must be doubled
+            labels = [str(k).replace("{", "{{").replace("}", "}}") for k in data.fitters]
+            add_at_risk_counts(*data.fitters.values(), ax=ax, rows_to_show=["At risk"], labels=labels)
     return ax
 
 

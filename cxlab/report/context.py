@@ -634,6 +634,8 @@ def open_report(client: str | None = None, root: str | os.PathLike | None = None
     import matplotlib
 
     matplotlib.use("Agg")  # figures reach the report only through ctx.figure, never by side effect
+    # client labels are text, never TeX: "$5 off $10" must not become math (or crash a figure)
+    matplotlib.rcParams["text.parse_math"] = False
     import seaborn as sns
 
     sns.set_theme(style="whitegrid", context="notebook")
