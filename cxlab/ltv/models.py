@@ -443,6 +443,7 @@ class BGBB(BTYDModel):
     _model_params = ("alpha", "beta", "gamma", "delta")
     _name = "BG/BB"
     _columns = ("frequency", "recency", "periods")
+    _column_aliases = ("T",)
 
     def _columns_from(self, data, overrides):
         # accept "T" as the name of the number of opportunities (cxlab.datasets.simulate_bgbb)
