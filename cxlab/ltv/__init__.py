@@ -27,6 +27,8 @@ from cxlab.ltv._base import BTYDModel, FitResult
 from cxlab.ltv.clv import PredictionIntervals, customer_lifetime_value, monthly_rate, prediction_intervals
 from cxlab.ltv.cohort import CohortLTV, cohort_acquisition_cost, cohort_ltv, plot_cohort_ltv
 from cxlab.ltv.models import BGBB, BGNBD, MBGNBD, GammaGamma, ParetoNBD
+from cxlab.ltv.covariates import CovariateFitResult
+from cxlab.ltv.dyncov import TimeVaryingCovariates, membership_covariates
 from cxlab.ltv.validation import (
     HoldoutResult,
     holdout_validation,
@@ -40,6 +42,7 @@ from cxlab.ltv.validation import (
 
 __all__ = [
     "BTYDModel", "FitResult", "BGNBD", "MBGNBD", "ParetoNBD", "BGBB", "GammaGamma",
+    "CovariateFitResult", "TimeVaryingCovariates", "membership_covariates",
     "customer_lifetime_value", "monthly_rate", "prediction_intervals", "PredictionIntervals",
     "CohortLTV", "cohort_ltv", "cohort_acquisition_cost", "plot_cohort_ltv",
     "HoldoutResult", "holdout_validation", "tracking_data", "plot_calibration_holdout",

@@ -100,7 +100,8 @@ class CovariateDesign:
         return CovariateDesign(trans, life, [c for c in self.constrained if c != cov])
 
     @classmethod
-    def from_arguments(cls, model_name: str, data: Any, trans: Any, life: Any, constrained: Any) -> "CovariateDesign":
+    def from_arguments(cls, model_name: str, data: Any, trans: Any, life: Any, constrained: Any,
+                       source: str = "the summary") -> "CovariateDesign":
         def as_list(v, arg):
             if v is None:
                 return []
@@ -124,8 +125,10 @@ class CovariateDesign:
             raise ValueError(f"{model_name}: covariates are columns of the summary: pass it as a DataFrame")
         missing = [x for x in dict.fromkeys(t + l) if x not in data.columns]
         if missing:
-            raise ValueError(f"{model_name}: covariate column(s) {missing} not in the summary; its columns are "
-                             f"{list(data.columns)}")
+            columns = [c for c in data.columns if c not in ("customer_id", "day")] if source != "the summary" \
+                else list(data.columns)
+            raise ValueError(f"{model_name}: covariate column(s) {missing} not in {source}; its columns are "
+                             f"{columns}")
         return cls(t, l, c)
 
 
@@ -348,13 +351,24 @@ _FAMILIES = {"pnbd": pnbd_loglik, "bgnbd": bgnbd_loglik}
 
 
 def fit_covariates(model, data: pd.DataFrame, design: CovariateDesign, *, weights: Any, initial_params: Any,
-                   inference: bool, reg_lambdas: Any, columns: dict) -> None:
-    """Fit ``model`` (ParetoNBD or BGNBD) with covariates; sets its fitted attributes."""
+                   inference: bool, reg_lambdas: Any, columns: dict, time_varying: Any = None) -> None:
+    """Fit ``model`` (ParetoNBD or BGNBD) with covariates; sets its fitted attributes.
+
+    ``time_varying`` (a :class:`cxlab.ltv.dyncov.TimeVaryingCovariates`) switches
+    to the Pareto/NBD with time-varying covariates.
+    """
     family = model._covariate_family
     lam_t, lam_l = check_reg_lambdas(model._name, reg_lambdas)
-    d = prepare_rows(model, data, design, weights, columns)
-    _check_variation(model._name, d, design)
-    loglik = _FAMILIES[family]
+    if time_varying is None:
+        d = prepare_rows(model, data, design, weights, columns)
+        _check_variation(model._name, d.X_trans, d.X_life, design)
+        loglik = _FAMILIES[family]
+    else:
+        from cxlab.ltv.dyncov import build_rows, dyn_loglik
+
+        d = build_rows(model, data, time_varying, design, weights)
+        _check_variation(model._name, d.run_Xt, d.run_Xl, design)
+        loglik = dyn_loglik
     names = list(model._model_params) + design.coefficient_names
     k0 = len(model._model_params)
     n = d.n_customers
@@ -380,6 +394,7 @@ def fit_covariates(model, data: pd.DataFrame, design: CovariateDesign, *, weight
                    polish_steps=4)
     ll = loglik(fit.x, d, design, False)[0]
     _set_covariate_fit(model, fit, names, k0, ll, d, design, inference, (lam_t, lam_l))
+    model.time_varying_ = time_varying
 
 
 def _start(model, data, design, initial_params, columns, weights, names) -> np.ndarray:
@@ -406,8 +421,8 @@ def _start(model, data, design, initial_params, columns, weights, names) -> np.n
     return np.r_[np.log(plain.params_.to_numpy()), np.zeros(len(names) - k0)]
 
 
-def _check_variation(name: str, d: CovariateRows, design: CovariateDesign) -> None:
-    for X, cols in ((d.X_trans, design.trans), (d.X_life, design.life)):
+def _check_variation(name: str, X_trans: np.ndarray, X_life: np.ndarray, design: CovariateDesign) -> None:
+    for X, cols in ((X_trans, design.trans), (X_life, design.life)):
         for j, c in enumerate(cols):
             if np.ptp(X[:, j]) == 0:
                 raise ValueError(f"{name}: covariate {c!r} has the same value for every customer, so its effect "

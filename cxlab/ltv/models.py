@@ -64,7 +64,7 @@ class _ContinuousModel(BTYDModel):
 
     def fit(self, data: Any = None, *, weights: Any = None, initial_params: Any = None, inference: bool = True,
             trans_covariates: Any = None, life_covariates: Any = None, constrain_equal: Any = None,
-            reg_lambdas: Any = None, **columns: Any) -> "_ContinuousModel":
+            reg_lambdas: Any = None, time_varying: Any = None, **columns: Any) -> "_ContinuousModel":
         """Fit by maximum likelihood, optionally with time-invariant covariates.
 
         Parameters
@@ -81,26 +81,47 @@ class _ContinuousModel(BTYDModel):
             processes (one coefficient ``constr.X``).
         reg_lambdas : float or dict, optional
             L2 penalties ``{"trans": .., "life": ..}`` on the coefficients.
+        time_varying : TimeVaryingCovariates, optional
+            Pareto/NBD only: the covariates named in ``trans_covariates`` /
+            ``life_covariates`` are taken from this per-customer, per-period
+            table instead of the summary (:mod:`cxlab.ltv.dyncov`; Bachmann,
+            Meierer & Näf 2021). The summary needs ``first_purchase``.
         """
         self._forget_covariates()
-        if any(v is not None for v in (trans_covariates, life_covariates, constrain_equal, reg_lambdas)):
+        if any(v is not None for v in (trans_covariates, life_covariates, constrain_equal, reg_lambdas,
+                                       time_varying)):
             if self._covariate_family is None:
                 raise ValueError(f"{self._name} has no covariate version; ParetoNBD and BGNBD take covariates")
             from cxlab.ltv.covariates import CovariateDesign, fit_covariates
 
-            design = CovariateDesign.from_arguments(self._name, data, trans_covariates, life_covariates,
-                                                    constrain_equal)
+            if time_varying is not None:
+                from cxlab.ltv.dyncov import TimeVaryingCovariates
+
+                if self._covariate_family != "pnbd":
+                    raise ValueError(f"{self._name}: time-varying covariates are implemented for ParetoNBD only")
+                if not isinstance(time_varying, TimeVaryingCovariates):
+                    raise TypeError("time_varying must be a cxlab.ltv.TimeVaryingCovariates, got "
+                                    f"{type(time_varying).__name__}")
+                design = CovariateDesign.from_arguments(self._name, time_varying.panel, trans_covariates,
+                                                        life_covariates, constrain_equal,
+                                                        source="the time-varying panel")
+            else:
+                design = CovariateDesign.from_arguments(self._name, data, trans_covariates, life_covariates,
+                                                        constrain_equal)
             if not design.trans and not design.life:
                 raise ValueError(f"{self._name}: reg_lambdas/constrain_equal need trans_covariates or "
                                  "life_covariates")
             self._check_keywords(columns)
+            if time_varying is not None and columns:
+                raise TypeError(f"{self._name}: column overrides {list(columns)} are not supported with "
+                                "time-varying covariates; pass the summary")
             fit_covariates(self, data, design, weights=weights, initial_params=initial_params, inference=inference,
-                           reg_lambdas=reg_lambdas, columns=columns)
+                           reg_lambdas=reg_lambdas, columns=columns, time_varying=time_varying)
             return self
         return super().fit(data, weights=weights, initial_params=initial_params, inference=inference, **columns)
 
     def _forget_covariates(self) -> None:
-        for attr in ("covariates_", "reg_lambdas_"):
+        for attr in ("covariates_", "reg_lambdas_", "time_varying_", "lr_tests_"):
             self.__dict__.pop(attr, None)
 
     @property
@@ -130,15 +151,32 @@ class _ContinuousModel(BTYDModel):
                 raise ValueError(f"{self._name} was fitted with covariates {design.trans + design.life}: "
                                  "predictions need the summary frame with those columns")
             missing = [c for c in dict.fromkeys(design.trans + design.life) if c not in data.columns]
-            if missing:
+            if missing and getattr(self, "time_varying_", None) is None:
                 raise ValueError(f"{self._name}: covariate column(s) {missing} missing from the data to predict "
                                  "for (the model was fitted with them)")
+            if getattr(self, "time_varying_", None) is not None:
+                from cxlab.ltv.dyncov import build_rows
+
+                d.extra["dyn"] = build_rows(self, data, self.time_varying_, design, collapse=False)
+                return d
             d.extra["X_trans"] = covariate_matrix(data, design.trans, self._name)
             d.extra["X_life"] = covariate_matrix(data, design.life, self._name)
         return d
 
     def _individual_params(self, theta: np.ndarray, d: RFMData):
-        """The four model parameters, per customer (arrays) when fitted with covariates."""
+        """The four model parameters, per customer (arrays) when fitted with covariates.
+
+        With time-varying covariates these are the *effective* ``alpha``/``beta``
+        for the future, covariates held at their value at ``T``:
+        ``(alpha + B(T)) / a_T - T`` (and likewise ``beta``), so the
+        time-invariant formulas for the future apply unchanged.
+        """
+        if "dyn" in d.extra:
+            from cxlab.ltv.dyncov import dyn_parts
+
+            gl, gt = self.covariates_.expand(theta[4:])
+            p = dyn_parts(theta[:4], gl, gt, d.extra["dyn"])
+            return (theta[0], (theta[1] + p["BT"]) / p["a_T"] - d.T, theta[2], (theta[3] + p["DT"]) / p["c_T"] - d.T)
         if not self._with_covariates or "X_trans" not in d.extra:
             return tuple(theta[:4])
         from cxlab.ltv.covariates import _individual
@@ -153,8 +191,13 @@ class _ContinuousModel(BTYDModel):
         from cxlab.ltv.covariates import _FAMILIES, prepare_rows
 
         theta = self._theta(params)
-        d = prepare_rows(self, data, self.covariates_, weights, columns)
         z = np.r_[np.log(theta[:4]), theta[4:]]
+        if getattr(self, "time_varying_", None) is not None:
+            from cxlab.ltv.dyncov import build_rows, dyn_loglik
+
+            return dyn_loglik(z, build_rows(self, data, self.time_varying_, self.covariates_, weights),
+                              self.covariates_, False)[0]
+        d = prepare_rows(self, data, self.covariates_, weights, columns)
         return _FAMILIES[self._covariate_family](z, d, self.covariates_, False)[0]
 
     def likelihood_ratio_tests(self, data: pd.DataFrame, *, weights: Any = None, **columns: Any) -> pd.DataFrame:
@@ -177,7 +220,8 @@ class _ContinuousModel(BTYDModel):
             if smaller.trans or smaller.life:
                 m.fit(data, weights=weights, inference=False, trans_covariates=smaller.trans,
                       life_covariates=smaller.life, constrain_equal=smaller.constrained or None,
-                      reg_lambdas=self.reg_lambdas_ if any(self.reg_lambdas_.values()) else None, **columns)
+                      reg_lambdas=self.reg_lambdas_ if any(self.reg_lambdas_.values()) else None,
+                      time_varying=getattr(self, "time_varying_", None), **columns)
             else:
                 m.fit(None, weights=weights, inference=False, **{c: data[c] for c in self._columns}, **columns)
             reduced[name] = m.log_likelihood_
@@ -482,6 +526,12 @@ class ParetoNBD(_ContinuousModel):
 
     def _log_terms(self, theta, d: RFMData):
         """(log of the 'alive at T' term, log of the full bracket) per row, without the constant."""
+        if "dyn" in d.extra:
+            from cxlab.ltv.dyncov import dyn_parts
+
+            gl, gt = self.covariates_.expand(theta[4:])
+            p = dyn_parts(theta[:4], gl, gt, d.extra["dyn"])
+            return p["log_alive"], p["log_bracket"]
         if self._with_covariates and "X_trans" in d.extra:
             from cxlab.ltv.covariates import pnbd_log_parts
 
@@ -520,6 +570,11 @@ class ParetoNBD(_ContinuousModel):
         return vals[codes]
 
     def _loglik_rows(self, theta, d):
+        if "dyn" in d.extra:
+            from cxlab.ltv.dyncov import dyn_rows_loglik
+
+            gl, gt = self.covariates_.expand(theta[4:])
+            return dyn_rows_loglik(theta[:4], gl, gt, d.extra["dyn"])
         r, alpha, s, beta = self._individual_params(theta, d)
         x = d.frequency
         _, log_bracket = self._log_terms(theta, d)
