@@ -13,8 +13,9 @@ positive parameters and covariate coefficients as they are. The core
    the gradient is analytic and the data are small: TNC then needs several
    times less wall time), from the model's start and two shifted starts if the
    first does not stop inside the bounds;
-2. *polishes* the answer with a few Newton steps on the Hessian (quasi-Newton
-   methods stop early along the flat ridges these likelihoods have);
+2. *polishes* the answer with Newton steps on the Hessian (quasi-Newton methods
+   stop early along the flat ridges these likelihoods have); the Hessian is
+   re-taken only when the steps move far, and once more at the end point;
 3. judges convergence by the **Newton decrement** ``lambda^2 = g' (-H)^{-1} g``
    at the final point, and returns the covariance ``(-H)^{-1}``.
 
@@ -218,6 +219,7 @@ def maximize(value_and_gradient: ValueGrad, x0: Sequence[float], *, n_obs: float
     x = np.asarray(best.x, dtype=float)
     f, g = value_grad(x)
     H = hessian(x)
+    x_h = x.copy()  # where H was taken: Newton steps reuse it while they stay close
     for _ in range(polish_steps):
         step = _newton_step(g, H)
         if step is None:
@@ -229,11 +231,12 @@ def maximize(value_and_gradient: ValueGrad, x0: Sequence[float], *, n_obs: float
             if np.isfinite(fc) and fc >= f:
                 x, f, g, improved = cand, fc, gc, True
                 break
-        if not improved:
+        if not improved or np.max(np.abs(step)) < 1e-10:
             break
+        if np.max(np.abs(x - x_h)) > 0.05:
+            H, x_h = hessian(x), x.copy()
+    if np.max(np.abs(x - x_h)) > 1e-4:  # covariance and decrement at the final point
         H = hessian(x)
-        if np.max(np.abs(step)) < 1e-9:
-            break
     cov = covariance_from_hessian(H)
     dec = newton_decrement(g, H)
     converged, message = _judge(f, dec, x, lo, hi, decrement_tol, best)

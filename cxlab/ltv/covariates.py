@@ -26,24 +26,25 @@ CLVTools' ``reg.lambdas``: the objective is ``LL/N - lambda_trans |g_trans|^2
 - lambda_life |g_life|^2``, a constrained coefficient counting in both).
 
 Identical ``(x, t_x, T, covariates)`` rows are fitted once with a count. The
-Pareto/NBD likelihood needs ``2F1`` terms; they are evaluated once per distinct
-``(x, t, covariate pattern)`` and their derivatives in ``alpha_i``/``beta_i``
-are again ``2F1`` terms of the same family (see :func:`log_integral`), so the
-gradient is analytic except in ``r`` and ``s`` (central differences).
+Pareto/NBD likelihood's integral term is evaluated by a peak-adapted
+quadrature (:func:`cxlab.ltv._special.pnbd_integral`, checked against the
+``2F1`` form :func:`log_integral` of Fader & Hardie 2005) whose nodes also give
+its derivatives in every parameter: the gradient is analytic.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
 from scipy import stats
-from scipy.special import betaln, gammaln
+from scipy.special import betaln, digamma, gammaln
 
 from cxlab._base import Result, Summary, to_builtin
 from cxlab._mle import MLEFit, maximize, numerical_gradient, numerical_hessian
-from cxlab.ltv._special import log_hyp2f1_a_b_ap1
+from cxlab.ltv._special import log_hyp2f1_a_b_ap1, pnbd_integral
 
 __all__ = ["CovariateDesign", "CovariateFitResult", "log_integral", "pnbd_log_parts"]
 
@@ -208,7 +209,7 @@ def pnbd_log_parts(r, s, alpha, beta, x, tx, T):
     """
     m = r + x
     log_alive = -m * np.log(alpha + T) - s * np.log(beta + T)
-    log_int = log_integral(m, s + 1.0, alpha, beta, tx, T)
+    log_int = pnbd_integral(m, s + 1.0, alpha, beta, tx, T)["log"]
     return log_alive, np.logaddexp(log_alive, np.log(s) + log_int)
 
 
@@ -228,20 +229,6 @@ class CovariateRows:
     @property
     def n_customers(self) -> float:
         return float(self.weight.sum())
-
-    def pairs(self, which: str) -> tuple[np.ndarray, np.ndarray]:
-        """(first row of each distinct (x, t, covariate pattern), row -> pair index) for t = recency or T."""
-        if which not in self.cache:
-            t = getattr(self, which)
-            key = np.zeros(len(t), dtype=np.int64)
-            cols = [self.frequency, t] + [self.X_trans[:, j] for j in range(self.X_trans.shape[1])] + [
-                self.X_life[:, j] for j in range(self.X_life.shape[1])]
-            for col in cols:
-                codes, uniques = pd.factorize(col, sort=False)
-                key = key * (len(uniques) + 1) + codes
-            _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
-            self.cache[which] = (first, inverse)
-        return self.cache[which]
 
 
 def prepare_rows(model, data: pd.DataFrame, design: CovariateDesign, weights: Any, columns: dict) -> CovariateRows:
@@ -283,47 +270,39 @@ def _individual(base: np.ndarray, gl: np.ndarray, gt: np.ndarray, Xl: np.ndarray
 
 
 def pnbd_loglik(z: np.ndarray, d: CovariateRows, design: CovariateDesign, grad: bool = True):
-    """Total log-likelihood and (optionally) its gradient in ``z``."""
+    """Total log-likelihood and (optionally) its analytic gradient in ``z``.
+
+    The integral term and its derivatives come from :func:`cxlab.ltv._special.pnbd_integral`
+    (one quadrature per unique row gives the value and all derivatives).
+    """
     base = np.exp(z[:4])
     gl, gt = design.expand(z[4:])
     r, alpha_i, s, beta_i = _individual(base, gl, gt, d.X_life, d.X_trans, "pnbd")
     x, tx, T, w = d.frequency, d.recency, d.T, d.weight
     m = r + x
-
-    def u(p_shift, q_shift, which):
-        first, inv = d.pairs(which)
-        t = getattr(d, which)
-        return log_power_term(m[first] + p_shift, s + 1.0 + q_shift, alpha_i[first], beta_i[first], t[first])[inv]
-
-    def log_int(p_shift=0.0, q_shift=0.0):
-        return _log_difference(u(p_shift, q_shift, "recency"), u(p_shift, q_shift, "T")) - np.log(
-            m + s + p_shift + q_shift)
-
-    log_alive = -m * np.log(alpha_i + T) - s * np.log(beta_i + T)
-    li = log_int()
-    log_b = np.logaddexp(log_alive, np.log(s) + li)
-    rows = gammaln(m) - gammaln(r) + r * np.log(alpha_i) + s * np.log(beta_i) + log_b
+    with np.errstate(all="ignore"):
+        integ = pnbd_integral(m, s + 1.0, alpha_i, beta_i, tx, T)
+        li = integ["log"]
+        log_aT, log_bT = np.log(alpha_i + T), np.log(beta_i + T)
+        log_alive = -m * log_aT - s * log_bT
+        log_b = np.logaddexp(log_alive, np.log(s) + li)
+        rows = gammaln(m) - gammaln(r) + r * np.log(alpha_i) + s * np.log(beta_i) + log_b
     total = float(np.einsum("i,i->", w, rows))
     if not grad:
         return total, None
-    p_alive = np.exp(log_alive - log_b)
-    with np.errstate(invalid="ignore"):
-        d_alpha = (r / alpha_i - p_alive * m / (alpha_i + T)
-                   - np.exp(np.log(s) + np.log(m) + log_int(1.0, 0.0) - log_b))
-        d_beta = (s / beta_i - p_alive * s / (beta_i + T)
-                  - np.exp(np.log(s) + np.log(s + 1.0) + log_int(0.0, 1.0) - log_b))
+    pa = np.exp(log_alive - log_b)
+    pi = 1.0 - pa
+    d_r = digamma(m) - digamma(r) + np.log(alpha_i) - pa * log_aT + pi * integ["dp"]
+    d_s = np.log(beta_i) - pa * log_bT + pi * (1.0 / s + integ["dq"])
+    d_alpha = r / alpha_i - pa * m / (alpha_i + T) + pi * integ["dA"]
+    d_beta = s / beta_i - pa * s / (beta_i + T) + pi * integ["dC"]
     ga = w * d_alpha * alpha_i  # d LL_i / d log alpha_i, weighted
     gb = w * d_beta * beta_i
     g = np.empty(len(z))
     Jl, Jt = design.jacobian()
+    g[0], g[2] = r * (w @ d_r), s * (w @ d_s)
     g[1], g[3] = ga.sum(), gb.sum()
     g[4:] = -(ga @ d.X_trans) @ Jt - (gb @ d.X_life) @ Jl
-    h = 1e-5  # r and s enter the 2F1 parameters: central differences
-    for i in (0, 2):
-        up, dn = z.copy(), z.copy()
-        up[i] += h
-        dn[i] -= h
-        g[i] = (pnbd_loglik(up, d, design, False)[0] - pnbd_loglik(dn, d, design, False)[0]) / (2 * h)
     return total, g
 
 
@@ -393,8 +372,28 @@ def fit_covariates(model, data: pd.DataFrame, design: CovariateDesign, *, weight
                    max_iter=model.max_iter, ftol=model.tol, extra_starts=[np.r_[x0[:k0] + 0.5, x0[k0:]]],
                    polish_steps=4)
     ll = loglik(fit.x, d, design, False)[0]
+    fit = _flag_drifting(fit, names, k0)
     _set_covariate_fit(model, fit, names, k0, ll, d, design, inference, (lam_t, lam_l))
     model.time_varying_ = time_varying
+
+
+def _flag_drifting(fit: MLEFit, names, k0) -> MLEFit:
+    """A coefficient beyond +-10 (a multiplier of e^10) whose standard error exceeds it has no finite maximum.
+
+    The likelihood then keeps rising, ever more slowly, as the coefficient goes
+    to infinity (a covariate that separates the data, like complete separation
+    in a logistic regression): the Newton decrement is tiny there only because
+    the curvature is, so such a fit is reported as not converged.
+    """
+    coef = fit.x[k0:]
+    se = np.sqrt(np.clip(np.diag(fit.covariance), 0, None))[k0:]
+    drifting = (np.abs(coef) > 10) & ~(se < np.abs(coef))
+    if not drifting.any():
+        return fit
+    bad = [names[k0 + i] for i in np.flatnonzero(drifting)]
+    return dataclasses.replace(fit, converged=False, message=(
+        f"no finite maximum in {bad}: the estimate drifts towards +-infinity (|coefficient| > 10 with a "
+        "larger standard error); drop the covariate from that process or penalise it (reg_lambdas)"))
 
 
 def _start(model, data, design, initial_params, columns, weights, names) -> np.ndarray:
@@ -513,8 +512,9 @@ class CovariateFitResult(Result):
                              "multiplier": np.exp(g), "ci_lower_95": np.exp(lo), "ci_upper_95": np.exp(hi)})
             if process in ("life", "constr"):
                 if self.family == "pnbd":
-                    rows.append({"covariate": cov, "coefficient": name, "effect": "expected lifetime",
-                                 "multiplier": np.exp(-g), "ci_lower_95": np.exp(-hi), "ci_upper_95": np.exp(-lo)})
+                    with np.errstate(over="ignore"):
+                        rows.append({"covariate": cov, "coefficient": name, "effect": "expected lifetime",
+                                     "multiplier": np.exp(-g), "ci_lower_95": np.exp(-hi), "ci_upper_95": np.exp(-lo)})
                 else:
                     rows.append({"covariate": cov, "coefficient": name, "effect": "scale of Beta(a, b) dropout",
                                  "multiplier": np.exp(g), "ci_lower_95": np.exp(lo), "ci_upper_95": np.exp(hi)})

@@ -43,8 +43,9 @@ def test_apparel_pareto_nbd_with_static_covariates_clvtools(apparel_fit, apparel
 
 
 def test_apparel_published_standard_errors_at_the_published_point(apparel_fit, apparel_summary):
-    # the observed information at CLVTools' own estimates gives its standard errors to the published
-    # 4 decimals (beta, on a flat ridge, to 3e-4 relative: numerical-Hessian differences)
+    # the observed information at CLVTools' own estimates gives its standard errors to their 4 published
+    # decimals (half a unit: 5e-5) plus 2e-4 relative, the precision of a numerical Hessian (beta, on a
+    # flat ridge, to 3e-4 relative)
     m = apparel_fit
     d = prepare_rows(m, apparel_summary, m.covariates_, None, {})
     theta = np.array([PUBLISHED[k] for k in m.params_.index])
@@ -52,7 +53,8 @@ def test_apparel_published_standard_errors_at_the_published_point(apparel_fit, a
     H = numerical_hessian(z, gradient=lambda zz: pnbd_loglik(zz, d, m.covariates_)[1])
     se = np.sqrt(np.diag(covariance_from_hessian(H))) * np.r_[theta[:4], np.ones(4)]
     for name, s in zip(m.params_.index, se):
-        assert s == pytest.approx(PUBLISHED_SE[name], abs=1.5e-4 if name != "beta" else 0.01), name
+        tol = 5e-5 + 2e-4 * PUBLISHED_SE[name] if name != "beta" else 3e-4 * PUBLISHED_SE[name]
+        assert abs(s - PUBLISHED_SE[name]) <= tol, name
     g = pnbd_loglik(z, d, m.covariates_)[1]
     assert 1e-6 < newton_decrement(g, H) < 1e-4
 
