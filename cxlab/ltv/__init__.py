@@ -29,6 +29,7 @@ from cxlab.ltv.cohort import CohortLTV, cohort_acquisition_cost, cohort_ltv, plo
 from cxlab.ltv.models import BGBB, BGNBD, MBGNBD, GammaGamma, ParetoNBD
 from cxlab.ltv.covariates import CovariateFitResult
 from cxlab.ltv.dyncov import TimeVaryingCovariates, membership_covariates
+from cxlab.ltv.effects import MembershipEffects, membership_effects
 from cxlab.ltv.validation import (
     HoldoutResult,
     holdout_validation,
@@ -42,7 +43,8 @@ from cxlab.ltv.validation import (
 
 __all__ = [
     "BTYDModel", "FitResult", "BGNBD", "MBGNBD", "ParetoNBD", "BGBB", "GammaGamma",
-    "CovariateFitResult", "TimeVaryingCovariates", "membership_covariates",
+    "CovariateFitResult", "TimeVaryingCovariates", "membership_covariates", "MembershipEffects",
+    "membership_effects",
     "customer_lifetime_value", "monthly_rate", "prediction_intervals", "PredictionIntervals",
     "CohortLTV", "cohort_ltv", "cohort_acquisition_cost", "plot_cohort_ltv",
     "HoldoutResult", "holdout_validation", "tracking_data", "plot_calibration_holdout",

@@ -62,10 +62,17 @@ class TimeVaryingCovariates:
         Time unit of the summary the model is fitted on.
     customer, start : str
         Column names in ``panel``.
+    alive_at : Series, optional
+        Per customer (index) a date on which the customer is known to have been
+        active without a purchase — e.g. the loyalty join date, since only
+        living customers join. Death is then after ``max(t_x, that date)``
+        (dates after the end of the fitted window are ignored). Without it a
+        member who stopped buying before joining would be allowed to have
+        died before joining, which biases the lifetime effect.
     """
 
     def __init__(self, panel: pd.DataFrame, *, transactions: pd.DataFrame, unit: str = "W",
-                 customer: str = "customer_id", start: str = "start"):
+                 customer: str = "customer_id", start: str = "start", alive_at: pd.Series | None = None):
         if not isinstance(panel, pd.DataFrame):
             raise ValueError(f"panel must be a DataFrame, got {type(panel).__name__}")
         for col in (customer, start):
@@ -95,6 +102,11 @@ class TimeVaryingCovariates:
                              "day": (pd.to_datetime(buy["timestamp"]).dt.normalize()
                                      - pd.Timestamp("1970-01-01")).dt.days.to_numpy()})
         self.purchase_days = days.drop_duplicates().sort_values(["customer_id", "day"]).reset_index(drop=True)
+        self.alive_at = None
+        if alive_at is not None:
+            dates = pd.to_datetime(pd.Series(alive_at), errors="coerce").dt.normalize()
+            self.alive_at = pd.Series(((dates - pd.Timestamp("1970-01-01")).dt.days).to_numpy(dtype=float),
+                                      index=pd.Index(dates.index).astype(str))
 
     @property
     def covariates(self) -> list[str]:
@@ -130,7 +142,7 @@ def membership_covariates(customers: pd.DataFrame, *, join_column: str = "loyalt
         if (end[left] < join[left]).any():
             raise ValueError(f"customers: {end_column!r} before {join_column!r} for some customers")
         parts.append(pd.DataFrame({"customer_id": ids[left], "start": end[left].to_numpy(), name: 0.0}))
-    out = pd.concat(parts, ignore_index=True)
+    out = pd.concat([part for part in parts if len(part)], ignore_index=True)
     return out.sort_values(["customer_id", "start"]).drop_duplicates(["customer_id", "start"], keep="last") \
         .reset_index(drop=True)
 
@@ -141,8 +153,12 @@ def membership_covariates(customers: pd.DataFrame, *, join_column: str = "loyalt
 class DynamicRows:
     """Customers (collapsed where identical) with their covariate stretches in model time."""
 
-    def __init__(self, x, tx, T, weight, S_trans, run_cust, run_lo, run_hi, run_Xt, run_Xl, ids=None):
+    def __init__(self, x, tx, T, weight, S_trans, run_cust, run_lo, run_hi, run_Xt, run_Xl, ids=None,
+                 t_start=None):
         self.frequency, self.recency, self.T, self.weight = x, tx, T, weight
+        # known alive until t_start >= t_x (the last purchase, or a later sign of life): death is after it
+        self.t_start = tx if t_start is None else t_start
+        tx = self.t_start
         self.S_trans = S_trans
         self.run_cust, self.run_lo, self.run_hi = run_cust, run_lo, run_hi
         self.run_Xt, self.run_Xl = run_Xt, run_Xl
@@ -187,7 +203,7 @@ def build_rows(model, summary: pd.DataFrame, tvc: TimeVaryingCovariates, design:
     x, tx, T = cols["frequency"], cols["recency"], cols["T"]
     pos = pd.Series(np.arange(n), index=ids)
     panel = tvc.panel[tvc.panel["customer_id"].isin(pos.index)]
-    absent = np.setdiff1d(ids, panel["customer_id"].unique())
+    absent = pd.Index(ids).difference(pd.Index(panel["customer_id"].unique())).to_numpy()
     if len(absent):
         raise ValueError(f"{name}: {len(absent)} customer(s) of the summary have no rows in the covariate panel, "
                          f"e.g. {', '.join(map(str, absent[:5]))}")
@@ -223,9 +239,15 @@ def build_rows(model, summary: pd.DataFrame, tvc: TimeVaryingCovariates, design:
     del grp
     S = _purchase_sums(tvc, ids, first_day, T, dpu, need, pos)[:, kt] if design.trans else np.zeros((n, 0))
     Xt, Xl = values[:, kt], values[:, kl]
+    t_start = tx.copy()
+    if tvc.alive_at is not None:
+        seen = tvc.alive_at.reindex(ids).to_numpy(dtype=float)
+        tau_a = (seen - first_day) / dpu
+        use = np.isfinite(tau_a) & (tau_a <= T) & (tau_a > tx)  # only signs of life inside the window
+        t_start[use] = tau_a[use]
     if collapse:
-        return _collapse(x, tx, T, w, S, cust, lo, hi, Xt, Xl)
-    return DynamicRows(x, tx, T, w, S, cust, lo, hi, Xt, Xl, ids)
+        return _collapse(x, tx, T, w, S, cust, lo, hi, Xt, Xl, t_start)
+    return DynamicRows(x, tx, T, w, S, cust, lo, hi, Xt, Xl, ids, t_start=t_start)
 
 
 def _purchase_sums(tvc, ids, first_day, T, dpu, need, pos) -> np.ndarray:
@@ -252,13 +274,23 @@ def _purchase_sums(tvc, ids, first_day, T, dpu, need, pos) -> np.ndarray:
     return out
 
 
-def _collapse(x, tx, T, w, S, cust, lo, hi, Xt, Xl) -> DynamicRows:
+def subset_rows(d: DynamicRows, take: np.ndarray) -> DynamicRows:
+    """The customers ``take`` (sorted positions) with their stretches."""
+    new_pos = -np.ones(len(d.frequency), dtype=np.int64)
+    new_pos[take] = np.arange(len(take))
+    sel = new_pos[d.run_cust] >= 0
+    return DynamicRows(d.frequency[take], d.recency[take], d.T[take], d.weight[take], d.S_trans[take],
+                       new_pos[d.run_cust[sel]], d.run_lo[sel], d.run_hi[sel], d.run_Xt[sel], d.run_Xl[sel],
+                       t_start=d.t_start[take])
+
+
+def _collapse(x, tx, T, w, S, cust, lo, hi, Xt, Xl, t_start) -> DynamicRows:
     """Fit identical customers (same x, t_x, T, purchase sums and stretches) once, with their count."""
     n = len(x)
     counts = np.bincount(cust, minlength=n)
     offsets = np.r_[0, np.cumsum(counts)]
     run_block = np.column_stack([lo, hi, Xt, Xl])
-    keys = pd.Series([np.r_[x[i], tx[i], T[i], S[i], run_block[offsets[i]:offsets[i + 1]].ravel()].tobytes()
+    keys = pd.Series([np.r_[x[i], tx[i], t_start[i], T[i], S[i], run_block[offsets[i]:offsets[i + 1]].ravel()].tobytes()
                       for i in range(n)])
     codes, uniques = pd.factorize(keys)
     first = np.full(len(uniques), -1, dtype=np.int64)
@@ -270,7 +302,7 @@ def _collapse(x, tx, T, w, S, cust, lo, hi, Xt, Xl) -> DynamicRows:
     new_pos[first] = np.arange(len(first))
     sel = new_pos[cust] >= 0
     return DynamicRows(x[first], tx[first], T[first], weight[keep], S[first], new_pos[cust[sel]], lo[sel], hi[sel],
-                       Xt[sel], Xl[sel])
+                       Xt[sel], Xl[sel], t_start=t_start[first])
 
 
 # ---------------------------------------------------------------------------

@@ -218,7 +218,11 @@ class _ContinuousModel(BTYDModel):
             smaller = design.without(name)
             m = type(self)(**self.get_params())
             if smaller.trans or smaller.life:
-                m.fit(data, weights=weights, inference=False, trans_covariates=smaller.trans,
+                start = {k: v for k, v in self.params_.items() if k in list(self._model_params)
+                         + smaller.coefficient_names}
+                if smaller.constrained != design.constrained:  # a constrained coefficient split in two
+                    start = dict(self.params_[list(self._model_params)])
+                m.fit(data, weights=weights, inference=False, initial_params=start, trans_covariates=smaller.trans,
                       life_covariates=smaller.life, constrain_equal=smaller.constrained or None,
                       reg_lambdas=self.reg_lambdas_ if any(self.reg_lambdas_.values()) else None,
                       time_varying=getattr(self, "time_varying_", None), **columns)
