@@ -13,10 +13,13 @@ Self-selection is handled in two ways (both on by default):
 
 * joining proves the customer was alive on the join date, so death is placed
   after ``max(last purchase, join date)`` (``alive_at``);
-* heavy buyers join sooner: a static "joins within the window" indicator in the
-  purchase process gives the joiners their own baseline purchase rate, so the
-  membership effect is estimated from the change at joining, not from the
-  joiners being heavier buyers to begin with.
+* heavy buyers join sooner: static covariates of the purchase process — "joins
+  within the window" and, for joiners, ``log(1 + weeks from first purchase to
+  joining)`` — give the joiners their own baseline purchase rate, graded by how
+  soon they joined, so the membership effect is estimated from the change at
+  joining, not from the joiners being heavier buyers to begin with;
+* observed attributes that drive both joining and behaviour (acquisition
+  channel, ...) can be adjusted for in both processes (``adjust_for``).
 
 The result reads as a business sentence: "members buy 1.15x as often
 [1.08, 1.22] and stay 1.25x as long [1.05, 1.49]", with likelihood-ratio tests.
@@ -98,7 +101,8 @@ def membership_effects(transactions: pd.DataFrame, customers: pd.DataFrame, *, u
                        calibration_end: Any = None, observation_end: Any = None,
                        join_column: str = "loyalty_join_date", end_column: str | None = None,
                        summary: pd.DataFrame | None = None, adjust_selection: bool = True,
-                       level: float = 0.95, lr_tests: bool = True) -> MembershipEffects:
+                       level: float = 0.95, lr_tests: bool = True,
+                       adjust_for: list[str] | None = None) -> MembershipEffects:
     """Membership's multipliers of the purchase rate and of the expected lifetime (Pareto/NBD, time-varying).
 
     Parameters
@@ -123,6 +127,11 @@ def membership_effects(transactions: pd.DataFrame, customers: pd.DataFrame, *, u
         time-varying model.
     level : float
         Confidence level of the intervals.
+    adjust_for : list of str, optional
+        Columns of ``customers`` that shift both processes and may be related
+        to joining (acquisition channel, region, tier at signup ...):
+        observed confounders, entered as static covariates in both processes
+        (text columns as 0/1 indicators, the most common level as base).
     lr_tests : bool
         Refit without each membership coefficient (and without both) for the
         likelihood-ratio tests; False leaves them NaN (faster, e.g. in
@@ -150,13 +159,21 @@ def membership_effects(transactions: pd.DataFrame, customers: pd.DataFrame, *, u
     if n_members == 0:
         raise ValueError(f"no customer of the summary joined by {window_end.date()} (column {join_column!r}): "
                          "the membership effect is not identified")
-    trans = ["member"]
+    trans, life = ["member"], ["member"]  # + selection terms below
     if adjust_selection:
         panel["joins"] = joins.reindex(panel["customer_id"]).fillna(False).to_numpy(dtype=float)
-        trans = ["member", "joins"]
+        first = pd.to_datetime(summary["first_purchase"]).dt.normalize()
+        first.index = summary.index.astype(str)
+        tenure = ((join[joins] - first.reindex(join[joins].index)).dt.days / 7.0).clip(lower=0)
+        panel["join_tenure"] = np.log1p(tenure.reindex(panel["customer_id"]).fillna(0.0).to_numpy(dtype=float))
+        trans = ["member", "joins", "join_tenure"]
+    extra = _confounders(customers, adjust_for or [])
+    for col in extra.columns:
+        panel[col] = extra[col].reindex(panel["customer_id"]).to_numpy(dtype=float)
+    trans, life = trans + list(extra.columns), life + list(extra.columns)
     tvc = TimeVaryingCovariates(panel, transactions=transactions, unit=unit,
                                 alive_at=join[joins] if adjust_selection else None)
-    model = ParetoNBD().fit(summary, trans_covariates=trans, life_covariates=["member"], time_varying=tvc)
+    model = ParetoNBD().fit(summary, trans_covariates=trans, life_covariates=life, time_varying=tvc)
     if lr_tests:
         lr = model.likelihood_ratio_tests(summary)
     else:
@@ -173,7 +190,7 @@ def membership_effects(transactions: pd.DataFrame, customers: pd.DataFrame, *, u
     table.index.name = "effect"
     table[["estimate", "std_error", "multiplier", "ci_lower", "ci_upper", "lr_statistic", "p_value"]] = \
         table[["estimate", "std_error", "multiplier", "ci_lower", "ci_upper", "lr_statistic", "p_value"]].astype(float)
-    joint = _joint_test(model, summary, tvc, trans) if lr_tests else {"lr_statistic": np.nan, "df": 2,
+    joint = _joint_test(model, summary, tvc, trans, life) if lr_tests else {"lr_statistic": np.nan, "df": 2,
                                                                        "p_value": np.nan}
     converged, message = _effects_converged(model)
     return MembershipEffects(table, joint, model, level, len(summary), n_members, converged, message,
@@ -207,12 +224,32 @@ def _effects_converged(model, tol: float = 0.05) -> tuple[bool, str]:
     return False, fit.message
 
 
-def _joint_test(model, summary, tvc, trans) -> dict:
+def _confounders(customers: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    ids = customers["customer_id"].astype(str).to_numpy()
+    out = pd.DataFrame(index=ids)
+    for col in columns:
+        if col not in customers.columns:
+            raise ValueError(f"customers: adjust_for column {col!r} missing; columns are {list(customers.columns)}")
+        v = customers[col]
+        if pd.api.types.is_numeric_dtype(v):
+            if v.isna().any():
+                raise ValueError(f"customers: adjust_for column {col!r} has {int(v.isna().sum())} missing values")
+            out[col] = v.to_numpy(dtype=float)
+            continue
+        levels = v.astype(str).value_counts().index
+        for level in levels[1:]:
+            out[f"{col}={level}"] = (v.astype(str) == level).to_numpy(dtype=float)
+    return out
+
+
+def _joint_test(model, summary, tvc, trans, life) -> dict:
     from cxlab.ltv.models import ParetoNBD
 
-    rest = [c for c in trans if c != "member"]
-    if rest:
-        reduced = ParetoNBD().fit(summary, trans_covariates=rest, time_varying=tvc, inference=False)
+    rest_t = [c for c in trans if c != "member"]
+    rest_l = [c for c in life if c != "member"]
+    if rest_t or rest_l:
+        reduced = ParetoNBD().fit(summary, trans_covariates=rest_t or None, life_covariates=rest_l or None,
+                                  time_varying=tvc, inference=False)
     else:
         reduced = ParetoNBD().fit(summary, inference=False)
     stat = max(2.0 * (model.log_likelihood_ - reduced.log_likelihood_), 0.0)
