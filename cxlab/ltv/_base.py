@@ -396,7 +396,8 @@ class BTYDModel(Estimator):
         """Draws of the parameters from their asymptotic distribution.
 
         The draws are normal on the log scale with the delta-method covariance
-        ``diag(1/theta) Cov diag(1/theta)``, so every draw is positive.
+        ``diag(1/theta) Cov diag(1/theta)``, so every draw is positive
+        (covariate coefficients, when fitted, are drawn on their own scale).
         Returns an array ``(n_draws, n_params)``.
         """
         self._check_fitted()
@@ -404,10 +405,14 @@ class BTYDModel(Estimator):
         cov = self.covariance_.to_numpy()
         if not np.all(np.isfinite(cov)):
             raise ValueError(f"{self._name}: the covariance matrix is not finite; cannot bootstrap")
-        cov_log = cov / np.outer(theta, theta)
+        # positive model parameters on the log scale; covariate coefficients (if any) as they are
+        positive = np.array([name in self._model_params for name in self.params_.index])
+        scale = np.where(positive, theta, 1.0)
         rng = np.random.default_rng(seed)
-        draws = rng.multivariate_normal(np.log(theta), cov_log, size=n_draws, method="eigh")
-        return np.exp(draws)
+        draws = rng.multivariate_normal(np.where(positive, np.log(np.abs(theta)), theta),
+                                        cov / np.outer(scale, scale), size=n_draws, method="eigh")
+        draws[:, positive] = np.exp(draws[:, positive])
+        return draws
 
 
 def html_escape(text: str) -> str:

@@ -221,3 +221,16 @@ def test_bad_covariate_input_names_column_and_rows(apparel_summary):
     m = ParetoNBD().fit(apparel_summary, trans_covariates=["Gender"], inference=False)
     with pytest.raises(ValueError, match="covariate column"):
         m.expected_purchases(5, apparel_summary.drop(columns="Gender"))
+
+
+def test_asymptotic_prediction_intervals_with_covariates(apparel_fit, apparel_summary):
+    from cxlab.ltv import prediction_intervals
+
+    draws = apparel_fit.sample_params(400, seed=1)
+    assert np.all(draws[:, :4] > 0)
+    np.testing.assert_allclose(draws.mean(axis=0)[4:], apparel_fit.params_[4:], atol=0.05)
+    pi = prediction_intervals(apparel_fit, apparel_summary.head(50), n_draws=30, method="asymptotic", unit="W")
+    t = pi.table
+    assert ((t["p_alive_lower"] <= t["p_alive"] + 1e-12) & (t["p_alive"] <= t["p_alive_upper"] + 1e-12)).all()
+    with pytest.raises(ValueError, match="asymptotic"):
+        prediction_intervals(apparel_fit, apparel_summary.head(5), n_draws=2, method="refit", unit="W")
