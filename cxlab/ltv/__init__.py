@@ -4,6 +4,11 @@
 * "Buy till you die" models fitted by maximum likelihood on the data layer's
   customer summary: :class:`BGNBD`, :class:`MBGNBD`, :class:`ParetoNBD`,
   :class:`BGBB` (discrete opportunities) and the :class:`GammaGamma` spend model.
+* Covariates: ``ParetoNBD().fit(summary, trans_covariates=[...], life_covariates=[...])``
+  (also :class:`BGNBD`; :mod:`cxlab.ltv.covariates`), time-varying ones through
+  :class:`TimeVaryingCovariates` (:mod:`cxlab.ltv.dyncov`), and
+  :func:`membership_effects`: a loyalty programme's purchase-rate and lifetime
+  multipliers with intervals and likelihood-ratio tests.
 * Discounted CLV and bootstrap intervals: :func:`customer_lifetime_value`,
   :func:`prediction_intervals`.
 * Holdout validation and diagnostic plots: :func:`holdout_validation`,
