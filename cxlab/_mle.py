@@ -243,7 +243,10 @@ def maximize(value_and_gradient: ValueGrad, x0: Sequence[float], *, n_obs: float
             break
         if np.max(np.abs(x - x_h)) > 0.05:
             H, x_h = hessian(x), x.copy()
-    if np.max(np.abs(x - x_h)) > 1e-4:  # covariance and decrement at the final point
+    moved = x - x_h
+    # the covariance at the final point: H is re-taken unless the steps moved less than 0.01 standard
+    # errors (the Hessian then changes by a negligible fraction)
+    if np.any(moved != 0) and not (float(moved @ (-H) @ moved) < 1e-4):
         H = hessian(x)
     cov = covariance_from_hessian(H)
     dec = newton_decrement(g, H)
