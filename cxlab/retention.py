@@ -29,9 +29,10 @@ from typing import Any, Iterable
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, special, stats
+from scipy import special, stats
 
 from cxlab._base import Estimator, Result, Summary, to_builtin
+from cxlab._mle import maximize
 
 __all__ = [
     "COHORT_COLUMNS",
@@ -551,35 +552,55 @@ class ShiftedBetaGeometric(Estimator):
 
     @classmethod
     def _loglik(cls, log_params: np.ndarray, survivors: np.ndarray) -> float:
+        return cls._loglik_and_grad(log_params, survivors)[0]
+
+    @staticmethod
+    def _loglik_and_grad(log_params: np.ndarray, survivors: np.ndarray) -> tuple[float, np.ndarray]:
+        """Log-likelihood and its analytic gradient in (log alpha, log beta).
+
+        d/da ln B(a, b) = psi(a) - psi(a + b), d/db ln B(a, b) = psi(b) - psi(a + b).
+        """
         alpha, beta = np.exp(log_params)
         t = np.arange(1, survivors.size)
         lost = survivors[:-1] - survivors[1:]
-        return float(np.sum(lost * cls._log_pmf(alpha, beta, t)) + survivors[-1] * cls._log_sf(alpha, beta, t[-1]))
+        last, n_last = t[-1], survivors[-1]
+        psi = special.digamma
+        log_pmf = special.betaln(alpha + 1, beta + t - 1) - special.betaln(alpha, beta)
+        log_sf = special.betaln(alpha, beta + last) - special.betaln(alpha, beta)
+        ll = float(np.sum(lost * log_pmf) + n_last * log_sf)
+        base_a, base_b = psi(alpha) - psi(alpha + beta), psi(beta) - psi(alpha + beta)
+        g_a = np.sum(lost * (psi(alpha + 1) - psi(alpha + beta + t) - base_a)) + n_last * (
+            psi(alpha + beta) - psi(alpha + beta + last))
+        g_b = np.sum(lost * (psi(beta + t - 1) - psi(alpha + beta + t) - base_b)) + n_last * (
+            psi(beta + last) - psi(alpha + beta + last) - base_b)
+        return ll, np.array([g_a * alpha, g_b * beta])
 
     def fit(self, survivors) -> "ShiftedBetaGeometric":
-        """Fit to survivor counts ``[n_0, n_1, ..., n_T]`` (customers active at the start of periods 0..T)."""
+        """Fit to survivor counts ``[n_0, n_1, ..., n_T]`` (customers active at the start of periods 0..T).
+
+        Maximum likelihood through the shared core :func:`cxlab._mle.maximize`
+        (analytic gradient in log-parameters, Newton polish, convergence by the
+        Newton decrement; ``converged_`` and ``convergence_message_`` report it).
+        """
         s = self._check_survivors(survivors)
         if s[-1] == s[0]:
             raise ValueError("survivors: nobody churned, so the sBG parameters are not identified")
-        x0 = np.log(np.asarray(self.initial, dtype=float))
-        res = optimize.minimize(lambda p: -self._loglik(p, s), x0, method="Nelder-Mead",
-                                options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 20000})
-        res = optimize.minimize(lambda p: -self._loglik(p, s), res.x, method="BFGS", options={"gtol": 1e-9})
-        log_a, log_b = res.x
+        initial = np.asarray(self.initial, dtype=float)
+        if initial.shape != (2,) or np.any(~np.isfinite(initial)) or np.any(initial <= 0):
+            raise ValueError(f"initial must be two positive numbers (alpha, beta), got {self.initial!r}")
+        x0 = np.log(initial)
+        fit = maximize(lambda p: self._loglik_and_grad(p, s), x0, n_obs=s[0], bounds=[(-20.0, 20.0)] * 2,
+                       method="TNC", extra_starts=[x0 + 1.0, x0 - 1.0])
+        log_a, log_b = fit.x
         self.survivors_ = s
         self.params_ = {"alpha": float(np.exp(log_a)), "beta": float(np.exp(log_b))}
-        self.log_likelihood_ = float(-res.fun)
-        # observed information on the log scale by central differences, then delta method
-        hess = _numeric_hessian(lambda p: self._loglik(p, s), res.x)
-        try:
-            cov_log = np.linalg.inv(-hess)
-            se_log = np.sqrt(np.diag(cov_log))
-        except np.linalg.LinAlgError:
-            cov_log = np.full((2, 2), np.nan)
-            se_log = np.array([np.nan, np.nan])
+        self.log_likelihood_ = float(fit.log_likelihood)
+        cov_log = fit.covariance  # observed information on the log scale; delta method below
+        se_log = np.sqrt(np.clip(np.diag(cov_log), 0, None))
         self.covariance_log_ = cov_log
         self.standard_errors_ = {"alpha": float(se_log[0] * np.exp(log_a)), "beta": float(se_log[1] * np.exp(log_b))}
-        self.converged_ = bool(res.success or np.linalg.norm(res.jac) < 1e-4)
+        self.converged_ = fit.converged
+        self.convergence_message_ = fit.message
         return self
 
     # -- predictions ------------------------------------------------------
@@ -656,15 +677,3 @@ class ShiftedBetaGeometric(Estimator):
     def _repr_html_(self) -> str:
         return self.summary().as_html() if self.is_fitted else repr(self)
 
-
-def _numeric_hessian(f, x: np.ndarray, h: float = 1e-4) -> np.ndarray:
-    x = np.asarray(x, dtype=float)
-    k = x.size
-    hess = np.empty((k, k))
-    for i in range(k):
-        for j in range(i, k):
-            ei = np.zeros(k); ei[i] = h
-            ej = np.zeros(k); ej[j] = h
-            val = (f(x + ei + ej) - f(x + ei - ej) - f(x - ei + ej) + f(x - ei - ej)) / (4 * h * h)
-            hess[i, j] = hess[j, i] = val
-    return hess

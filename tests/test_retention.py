@@ -225,6 +225,22 @@ def test_sbg_reproduces_fader_hardie_2007_regular_cohort():
     np.testing.assert_allclose(proj.loc[0:7, "observed"], REGULAR)
 
 
+def test_sbg_converges_at_the_published_optimum_through_the_shared_core():
+    # issue 10: the old gradient-norm test (2.6e-4 > 1e-4) called this optimum "not converged"
+    m = ShiftedBetaGeometric().fit(REGULAR)
+    assert m.converged_, m.convergence_message_
+    s = np.asarray(REGULAR, dtype=float)
+    x = np.log([m.params_["alpha"], m.params_["beta"]])
+    from cxlab._mle import numerical_gradient
+
+    np.testing.assert_allclose(ShiftedBetaGeometric._loglik_and_grad(x + 0.1, s)[1],
+                               numerical_gradient(lambda z: ShiftedBetaGeometric._loglik(z, s), x + 0.1), rtol=1e-6)
+    with pytest.raises(TypeError):
+        ShiftedBetaGeometric().fit(REGULAR, periods=7)
+    with pytest.raises(ValueError, match="initial"):
+        ShiftedBetaGeometric(initial=(-1.0, 1.0)).fit(REGULAR)
+
+
 def test_sbg_formulas_and_standard_errors():
     m = ShiftedBetaGeometric().fit(REGULAR)
     a, b = m.params_["alpha"], m.params_["beta"]

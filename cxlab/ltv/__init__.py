@@ -4,6 +4,11 @@
 * "Buy till you die" models fitted by maximum likelihood on the data layer's
   customer summary: :class:`BGNBD`, :class:`MBGNBD`, :class:`ParetoNBD`,
   :class:`BGBB` (discrete opportunities) and the :class:`GammaGamma` spend model.
+* Covariates: ``ParetoNBD().fit(summary, trans_covariates=[...], life_covariates=[...])``
+  (also :class:`BGNBD`; :mod:`cxlab.ltv.covariates`), time-varying ones through
+  :class:`TimeVaryingCovariates` (:mod:`cxlab.ltv.dyncov`), and
+  :func:`membership_effects`: a loyalty programme's purchase-rate and lifetime
+  multipliers with intervals and likelihood-ratio tests.
 * Discounted CLV and bootstrap intervals: :func:`customer_lifetime_value`,
   :func:`prediction_intervals`.
 * Holdout validation and diagnostic plots: :func:`holdout_validation`,
@@ -27,6 +32,9 @@ from cxlab.ltv._base import BTYDModel, FitResult
 from cxlab.ltv.clv import PredictionIntervals, customer_lifetime_value, monthly_rate, prediction_intervals
 from cxlab.ltv.cohort import CohortLTV, cohort_acquisition_cost, cohort_ltv, plot_cohort_ltv
 from cxlab.ltv.models import BGBB, BGNBD, MBGNBD, GammaGamma, ParetoNBD
+from cxlab.ltv.covariates import CovariateFitResult
+from cxlab.ltv.dyncov import TimeVaryingCovariates, membership_covariates
+from cxlab.ltv.effects import MembershipEffects, membership_effects
 from cxlab.ltv.validation import (
     HoldoutResult,
     holdout_validation,
@@ -40,6 +48,8 @@ from cxlab.ltv.validation import (
 
 __all__ = [
     "BTYDModel", "FitResult", "BGNBD", "MBGNBD", "ParetoNBD", "BGBB", "GammaGamma",
+    "CovariateFitResult", "TimeVaryingCovariates", "membership_covariates", "MembershipEffects",
+    "membership_effects",
     "customer_lifetime_value", "monthly_rate", "prediction_intervals", "PredictionIntervals",
     "CohortLTV", "cohort_ltv", "cohort_acquisition_cost", "plot_cohort_ltv",
     "HoldoutResult", "holdout_validation", "tracking_data", "plot_calibration_holdout",

@@ -12,11 +12,13 @@ parameter names and a per-row log-likelihood; this base does the rest.
   optimiser (L-BFGS-B, analytic gradient where the model provides one) works
   on ``log(theta)`` inside wide bounds, which keeps it away from the boundary
   and well scaled.
-* **Inference.** The Hessian of the log-likelihood is taken numerically (central
-  differences) at the optimum in the *natural* parameters; the covariance is
-  the inverse of the observed information ``-H``. Standard errors are the
-  square roots of its diagonal; 95% intervals are computed on the log scale
-  (delta method, ``exp(log(theta) +- 1.96 se/theta)``) so they stay positive.
+* **Optimisation, convergence and inference** go through the shared core
+  :mod:`cxlab._mle` (one optimiser, one Newton polish, one finite-difference
+  Hessian, a scale-free convergence test by the Newton decrement). The
+  covariance of ``log(theta)`` is the inverse observed information there; the
+  delta method gives that of ``theta``. Standard errors are the square roots
+  of its diagonal; 95% intervals are computed on the log scale
+  (``exp(log(theta) +- 1.96 se/theta)``) so they stay positive.
 """
 from __future__ import annotations
 
@@ -25,9 +27,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
+from scipy import stats
 
 from cxlab._base import Estimator, Result, Summary, to_builtin
+from cxlab._mle import MLEFit, maximize, numerical_gradient, numerical_hessian
 
 __all__ = ["BTYDModel", "FitResult", "RFMData"]
 
@@ -121,9 +124,9 @@ class FitResult(Result):
         stats_table = pd.DataFrame({"value": [self.log_likelihood, self.aic, self.bic, self.n_customers,
                                                float(self.n_unique_rows)]},
                                    index=["log-likelihood", "AIC", "BIC", "customers", "unique (x, t_x, T) rows"])
-        notes = ["95% intervals on the log scale (delta method); standard errors from the numerical Hessian."]
+        notes = ["95% intervals on the log scale (delta method); standard errors from the observed information."]
         if not self.converged:
-            notes.append(f"The optimiser did not report convergence: {self.message}")
+            notes.append(f"Not converged: {self.message}")
         return Summary(f"{self.model_name} maximum-likelihood fit",
                        [("Parameters", self.table()), ("Fit", stats_table)], notes)
 
@@ -175,6 +178,7 @@ class BTYDModel(Estimator):
 
     # ------------------------------------------------------------------ data
     def _columns_from(self, data: Any, overrides: dict[str, Any]) -> tuple[dict[str, np.ndarray], Any]:
+        self._check_keywords(overrides)
         index = None
         cols: dict[str, np.ndarray] = {}
         for name in self._columns:
@@ -264,18 +268,11 @@ class BTYDModel(Estimator):
     def _loglik_and_grad(self, theta: np.ndarray, data: RFMData):
         """Weighted total log-likelihood and its gradient in log-parameters.
 
-        The default takes forward differences; models override it with an
-        analytic gradient where one is practical.
+        The default takes central differences (:func:`cxlab._mle.numerical_gradient`);
+        models override it with an analytic gradient where one is practical.
         """
         f0 = self._total_loglik(theta, data)
-        grad = np.empty(len(theta))
-        logt = np.log(theta)
-        for i in range(len(theta)):
-            h = 1e-5  # central differences: truncation error ~h^2, rounding ~eps*|LL|/h
-            up, down = logt.copy(), logt.copy()
-            up[i] += h
-            down[i] -= h
-            grad[i] = (self._total_loglik(np.exp(up), data) - self._total_loglik(np.exp(down), data)) / (2 * h)
+        grad = numerical_gradient(lambda lt: self._total_loglik(np.exp(lt), data), np.log(theta))
         return f0, grad
 
     def _total_loglik(self, theta: np.ndarray, data: RFMData) -> float:
@@ -317,107 +314,54 @@ class BTYDModel(Estimator):
         initial_params : sequence, optional
             Starting values in the natural parameters.
         inference : bool
-            Compute the Hessian, standard errors and intervals (False skips them,
-            e.g. inside a bootstrap loop; they are then NaN).
+            Compute the Hessian, standard errors and intervals at the optimum
+            (False skips that last Hessian, e.g. inside a bootstrap loop; the
+            standard errors are then NaN).
         **columns
-            Arrays overriding / replacing columns of ``data``
-            (e.g. ``frequency=..., recency=..., T=...``).
+            Arrays overriding / replacing columns of ``data``, by the model's
+            column names only (e.g. ``frequency=..., recency=..., T=...``);
+            any other keyword is an error.
         """
         d, _ = self._prepare(data, weights, **columns)
-        n_total = d.n_customers
         pen = float(self.penalizer)
 
-        def objective(logt: np.ndarray):
-            theta = np.exp(logt)
-            with np.errstate(all="ignore"):
-                ll, g = self._loglik_and_grad(theta, d)
-            if not np.isfinite(ll) or not np.all(np.isfinite(g)):
-                return 1e10, np.zeros_like(logt)
-            f = -(ll - pen * np.sum(logt ** 2)) / n_total
-            return f, -(g - 2 * pen * logt) / n_total
+        def value_grad(logt: np.ndarray):
+            ll, g = self._loglik_and_grad(np.exp(logt), d)
+            return ll - pen * np.sum(logt ** 2), g - 2 * pen * logt
 
-        starts = [np.log(self._initial(d) if initial_params is None else self._theta(initial_params))]
+        analytic = hasattr(self, "_natural_gradient")
+        if analytic:
+            hessian = None  # the core differences the analytic gradient
+        else:
+            def hessian(logt):
+                return numerical_hessian(logt, value=lambda z: value_grad(z)[0])
+        x0 = np.log(self._initial(d) if initial_params is None else self._theta(initial_params))
         # L-BFGS-B needs the fewest likelihood evaluations (best when each is costly: many distinct
         # rows, or a numerical gradient); with an analytic gradient on small data its per-iteration
         # overhead dominates and TNC is several times faster.
-        analytic = hasattr(self, "_natural_gradient")
-        if len(d.weight) > 20_000 or not analytic:
-            method, options = "L-BFGS-B", {"maxiter": self.max_iter, "ftol": self.tol, "gtol": 1e-10, "maxcor": 20}
-        else:
-            method, options = "TNC", {"maxfun": self.max_iter, "ftol": self.tol * 1e-4, "gtol": 1e-10}
-        best = None
-        for x0 in starts + [starts[0] + 0.5, starts[0] - 0.5]:
-            res = optimize.minimize(objective, x0, jac=True, method=method,
-                                    bounds=[self._log_bounds] * len(x0), options=options)
-            if best is None or res.fun < best.fun - 1e-12:
-                best = res
-            if res.success and np.all(np.abs(res.x) < self._log_bounds[1] - 0.5):
-                break  # converged in the interior: no need for other starts
-        theta = self._newton_polish(best.x, d, pen)
-        self._set_fit(theta, d, bool(best.success), str(best.message), inference)
+        method = "L-BFGS-B" if (len(d.weight) > 20_000 or not analytic) else "TNC"
+        fit = maximize(value_grad, x0, n_obs=d.n_customers, bounds=[self._log_bounds] * len(x0),
+                       hessian=hessian, method=method, max_iter=self.max_iter, ftol=self.tol,
+                       extra_starts=[x0 + 0.5, x0 - 0.5], polish_steps=6 if analytic else 3)
+        self._set_fit(np.exp(fit.x), d, fit, inference)
         return self
 
-    def _newton_polish(self, logt: np.ndarray, d: RFMData, pen: float, max_steps: int = 6) -> np.ndarray:
-        """A few Newton steps in log-parameters from the optimiser's answer.
+    def _check_keywords(self, columns: dict[str, Any]) -> None:
+        """Only the model's own column names may be passed as keywords."""
+        valid = tuple(self._columns) + tuple(getattr(self, "_column_aliases", ()))
+        unknown = [k for k in columns if k not in valid]
+        if unknown:
+            raise TypeError(f"{self._name}: unknown keyword argument(s) {unknown}; column overrides accepted: "
+                            f"{list(valid)}")
 
-        Quasi-Newton methods stop early along the flat ridges these likelihoods
-        have (e.g. a vs b in the BG/NBD); Newton steps with a finite-difference
-        Hessian of the gradient settle the optimum to the precision the papers
-        report. A step is kept only if it raises the (penalised) likelihood.
-        """
-        def value_grad(lt):
-            with np.errstate(all="ignore"):
-                ll, g = self._loglik_and_grad(np.exp(lt), d)
-            return ll - pen * np.sum(lt ** 2), g - 2 * pen * lt
-
-        def value(lt):
-            with np.errstate(all="ignore"):
-                return self._total_loglik(np.exp(lt), d) - pen * np.sum(lt ** 2)
-
-        lo, hi = self._log_bounds
-        f, g = value_grad(logt)
-        k = len(logt)
-        analytic = hasattr(self, "_natural_gradient")
-        for _ in range(max_steps if analytic else 3):
-            H = np.empty((k, k))
-            if analytic:  # differences of the analytic gradient
-                for i in range(k):
-                    e = np.zeros(k)
-                    e[i] = 1e-4
-                    H[:, i] = (value_grad(logt + e)[1] - value_grad(logt - e)[1]) / 2e-4
-            else:  # second differences of the log-likelihood
-                h = 1e-3
-                for i in range(k):
-                    ei = np.zeros(k)
-                    ei[i] = h
-                    H[i, i] = (value(logt + ei) - 2 * f + value(logt - ei)) / h ** 2
-                    for j in range(i + 1, k):
-                        ej = np.zeros(k)
-                        ej[j] = h
-                        H[i, j] = H[j, i] = (value(logt + ei + ej) - value(logt + ei - ej) - value(logt - ei + ej)
-                                             + value(logt - ei - ej)) / (4 * h * h)
-            H = (H + H.T) / 2
-            try:
-                step = -np.linalg.solve(H, g)
-            except np.linalg.LinAlgError:
-                break
-            if not np.all(np.isfinite(step)) or np.any(np.linalg.eigvalsh(H) >= 0):
-                break  # not at a concave region: keep the optimiser's answer
-            improved = False
-            for scale in (1.0, 0.5, 0.25):
-                cand = np.clip(logt + scale * step, lo, hi)
-                fc, gc = value_grad(cand)
-                if np.isfinite(fc) and fc >= f:
-                    logt, f, g, improved = cand, fc, gc, True
-                    break
-            if not improved or np.max(np.abs(step)) < 1e-9:
-                break
-        return np.exp(logt)
-
-    def _set_fit(self, theta: np.ndarray, d: RFMData, converged: bool, message: str, inference: bool = True) -> None:
+    def _set_fit(self, theta: np.ndarray, d: RFMData, fit: MLEFit, inference: bool = True) -> None:
         names = list(self._model_params)
         ll = self._total_loglik(theta, d)
-        cov = self._covariance(theta, d) if inference else np.full((len(theta), len(theta)), np.nan)
+        if inference:
+            # covariance of log(theta) from the core, then the delta method to the natural parameters
+            cov = fit.covariance * np.outer(theta, theta)
+        else:
+            cov = np.full((len(theta), len(theta)), np.nan)
         se = np.sqrt(np.clip(np.diag(cov), 0, None))
         self.params_ = pd.Series(theta, index=names, name="estimate")
         self.standard_errors_ = pd.Series(se, index=names, name="std_error")
@@ -430,41 +374,10 @@ class BTYDModel(Estimator):
         self.aic_ = 2 * k - 2 * ll
         self.bic_ = k * np.log(d.n_customers) - 2 * ll
         self.n_customers_ = d.n_customers
+        self.converged_ = fit.converged
+        self.mle_ = fit
         self.result_ = FitResult(self._name, self.params_, self.standard_errors_, self.confidence_intervals_,
-                                 ll, self.aic_, self.bic_, d.n_customers, len(d.weight), converged, message)
-
-    def _covariance(self, theta: np.ndarray, d: RFMData) -> np.ndarray:
-        """Inverse observed information from a central-difference Hessian in natural parameters."""
-        k = len(theta)
-        h = 1e-4 * theta
-        grad = getattr(self, "_natural_gradient", None)
-        if grad is not None:  # difference the analytic gradient: 2k evaluations
-            H = np.empty((k, k))
-            for i in range(k):
-                e = np.zeros(k)
-                e[i] = h[i]
-                H[:, i] = (grad(theta + e, d) - grad(theta - e, d)) / (2 * h[i])
-            H = (H + H.T) / 2
-            try:
-                return np.linalg.inv(-H)
-            except np.linalg.LinAlgError:
-                return np.full((k, k), np.nan)
-        f = lambda t: self._total_loglik(t, d)  # noqa: E731
-        H = np.empty((k, k))
-        f0 = f(theta)
-        for i in range(k):
-            ei = np.zeros(k)
-            ei[i] = h[i]
-            H[i, i] = (f(theta + ei) - 2 * f0 + f(theta - ei)) / h[i] ** 2
-            for j in range(i + 1, k):
-                ej = np.zeros(k)
-                ej[j] = h[j]
-                H[i, j] = H[j, i] = (f(theta + ei + ej) - f(theta + ei - ej) - f(theta - ei + ej)
-                                     + f(theta - ei - ej)) / (4 * h[i] * h[j])
-        try:
-            return np.linalg.inv(-H)
-        except np.linalg.LinAlgError:
-            return np.full((k, k), np.nan)
+                                 ll, self.aic_, self.bic_, d.n_customers, len(d.weight), fit.converged, fit.message)
 
     def summary(self) -> Summary:
         """Parameter table with standard errors, log-likelihood and AIC."""
@@ -483,7 +396,8 @@ class BTYDModel(Estimator):
         """Draws of the parameters from their asymptotic distribution.
 
         The draws are normal on the log scale with the delta-method covariance
-        ``diag(1/theta) Cov diag(1/theta)``, so every draw is positive.
+        ``diag(1/theta) Cov diag(1/theta)``, so every draw is positive
+        (covariate coefficients, when fitted, are drawn on their own scale).
         Returns an array ``(n_draws, n_params)``.
         """
         self._check_fitted()
@@ -491,10 +405,14 @@ class BTYDModel(Estimator):
         cov = self.covariance_.to_numpy()
         if not np.all(np.isfinite(cov)):
             raise ValueError(f"{self._name}: the covariance matrix is not finite; cannot bootstrap")
-        cov_log = cov / np.outer(theta, theta)
+        # positive model parameters on the log scale; covariate coefficients (if any) as they are
+        positive = np.array([name in self._model_params for name in self.params_.index])
+        scale = np.where(positive, theta, 1.0)
         rng = np.random.default_rng(seed)
-        draws = rng.multivariate_normal(np.log(theta), cov_log, size=n_draws, method="eigh")
-        return np.exp(draws)
+        draws = rng.multivariate_normal(np.where(positive, np.log(np.abs(theta)), theta),
+                                        cov / np.outer(scale, scale), size=n_draws, method="eigh")
+        draws[:, positive] = np.exp(draws[:, positive])
+        return draws
 
 
 def html_escape(text: str) -> str:

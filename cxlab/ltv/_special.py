@@ -8,7 +8,7 @@ from scipy.special import hyp2f1, roots_legendre
 __all__ = ["log_hyp2f1_a_b_ap1", "beta_expectation"]
 
 _GL_X, _GL_W = roots_legendre(200)
-_SERIES_MAX_Z = 0.8
+_SERIES_MAX_Z = 0.999
 
 
 def log_hyp2f1_a_b_ap1(a: np.ndarray, b: np.ndarray, z: np.ndarray) -> np.ndarray:
@@ -16,9 +16,11 @@ def log_hyp2f1_a_b_ap1(a: np.ndarray, b: np.ndarray, z: np.ndarray) -> np.ndarra
 
     This is the function in the Pareto/NBD likelihood (Fader & Hardie 2005,
     "A note on deriving the Pareto/NBD model and related expressions").
-    For ``z <= 0.8`` scipy's ``hyp2f1`` is accurate to ~1e-13 (checked against
-    mpmath over a = 0.01..300, b = 1..60); closer to 1 it loses accuracy or
-    returns NaN for large ``a``. There we use the integral representation
+    For ``z <= 0.999`` scipy's ``hyp2f1`` (1.17) is accurate to ~1e-12 in the
+    log (checked against the Euler-transformed series over a = 0.3..400,
+    b = 0.1..60: 6e-15 up to z = 0.99, 2e-12 up to 0.9999) and 25x faster than
+    the quadrature below; closer to 1 it returns NaN for large ``a``. There (and
+    wherever scipy returns a non-finite value) we use the integral representation
 
     .. math:: {}_2F_1(a, b; a+1; z) = \\int_0^\\infty e^{-y}
               \\left(1 - z e^{-y/a}\\right)^{-b} dy
@@ -32,8 +34,9 @@ def log_hyp2f1_a_b_ap1(a: np.ndarray, b: np.ndarray, z: np.ndarray) -> np.ndarra
     out = np.empty(a.shape)
     small = z <= _SERIES_MAX_Z
     if small.any():
-        out[small] = np.log(hyp2f1(a[small], b[small], a[small] + 1.0, z[small]))
-    big = ~small
+        with np.errstate(all="ignore"):
+            out[small] = np.log(hyp2f1(a[small], b[small], a[small] + 1.0, z[small]))
+    big = ~small | ~np.isfinite(out)
     if big.any():
         ab, bb, zb = a[big], b[big], z[big]
         c = 1.0 - zb
@@ -89,3 +92,110 @@ def _gauss_jacobi(n: int, al: float, be: float) -> tuple[np.ndarray, np.ndarray]
     nodes, vecs = eigh_tridiagonal(diag, off)
     w = vecs[0] ** 2
     return np.clip(nodes, -1.0, 1.0), w / w.sum()
+
+
+_PEAK_NODES = 24
+_PX, _PW = roots_legendre(_PEAK_NODES)
+_PEAK_DROP = 46.0  # the integrand is cut where it is e^-46 (1e-20) below its peak
+
+
+def pnbd_integral(p, q, A, C, t0, t1) -> dict:
+    """``I = int_{t0}^{t1} (A+t)^-p (C+t)^-q dt`` and the derivatives of ``log I``, by peak-adapted quadrature.
+
+    The integral of the Pareto/NBD likelihood (with ``p = r+x``, ``q = s+1``,
+    ``A = alpha``, ``C = beta``; Fader & Hardie 2005 give it through ``2F1``,
+    :func:`log_hyp2f1_a_b_ap1`). Here: substitute ``x = log((m+t)/(m+t0))`` with
+    ``m`` the smaller of ``A``, ``C``; in ``x`` the integrand is log-concave
+    (``l(x) = (1-P) x - Q log(K + e^x)``, ``K >= 0``) with its singularities at
+    distance ``pi`` from the real axis, so after cutting where it has fallen
+    ``e^-46`` below its peak (Newton steps on the concave ``l``, which
+    converge monotonically) a 24-node Gauss-Legendre rule is accurate to ~1e-11
+    in the log (1e-14 at 32 nodes)
+    (tested against the ``2F1`` form). The same nodes give, without extra
+    special functions, ``d log I / d A, C, p, q`` (``-p E[1/(A+t)]``,
+    ``-q E[1/(C+t)]``, ``-E[log(A+t)]``, ``-E[log(C+t)]`` under the normalised
+    integrand), which makes the covariate likelihoods' gradients analytic.
+
+    Returns a dict of arrays ``log``, ``dA``, ``dC``, ``dp``, ``dq`` (``-inf`` and
+    zeros where ``t0 == t1``).
+    """
+    p, q, A, C, t0, t1 = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (p, q, A, C, t0, t1)))
+    shape = p.shape
+    p, q, A, C, t0, t1 = (v.ravel() for v in (p, q, A, C, t0, t1))
+    swap = C < A
+    P, Q = np.where(swap, q, p), np.where(swap, p, q)
+    Am, Cm = np.where(swap, C, A), np.where(swap, A, C)
+    b0 = Am + t0
+    lb0 = np.log(b0)
+    K = (Cm - Am) / b0
+    with np.errstate(divide="ignore"):
+        X = np.log(Am + t1) - lb0
+    live = X > 0
+    n = len(p)
+    out = {"log": np.full(n, -np.inf), "dA": np.zeros(n), "dC": np.zeros(n), "dp": np.zeros(n), "dq": np.zeros(n)}
+    if live.any():
+        _peak_quadrature(P[live], Q[live], K[live], X[live], lb0[live], swap[live], live, out)
+    return {k: v.reshape(shape) for k, v in out.items()}
+
+
+def _peak_quadrature(P, Q, K, X, lb0, swap, live, out):
+    def ell(x):
+        return (1.0 - P) * x - Q * np.log(K + np.exp(x))
+
+    def slope(x):
+        ex = np.exp(x)
+        return (1.0 - P) - Q * ex / (K + ex)
+
+    # mode of the concave l on [0, X]
+    s0, sX = slope(np.zeros_like(X)), slope(X)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inner = np.log(K * (1.0 - P) / (Q - 1.0 + P))
+    mode = np.where(s0 <= 0, 0.0, np.where(sX >= 0, X, np.clip(inner, 0.0, X)))
+    mode = np.where(np.isfinite(mode), mode, 0.0)
+    top = ell(mode)
+    level = top - _PEAK_DROP
+
+    def cut(start, toward):
+        x = start.copy()
+        need = ell(x) < level
+        for _ in range(8):  # Newton on l(x) = level from outside the peak: monotone for concave l
+            if not need.any():
+                break
+            g = ell(x) - level
+            d = slope(x)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                step = -g / d
+            new = np.where(need & np.isfinite(step), x + step, x)
+            lo, hi = np.minimum(start, toward), np.maximum(start, toward)
+            x = np.clip(new, lo, hi)
+        return np.where(need, x, start)
+
+    lo = cut(np.zeros_like(X), mode)
+    hi = cut(X, mode)
+    half = (hi - lo) / 2.0
+    xs = (lo + hi)[:, None] / 2.0 + half[:, None] * _PX
+    ex = np.exp(xs)
+    Ke = K[:, None] + ex
+    lk = (1.0 - P)[:, None] * xs - Q[:, None] * np.log(Ke) - top[:, None]
+    wk = _PW * np.exp(lk)
+    total = wk.sum(axis=1)
+    pi = wk / total[:, None]
+    # E[log(m+t)], E[log(M+t)], E[1/(m+t)], E[1/(M+t)] with m+t = b0 e^x, M+t = b0 (K + e^x)
+    e_log_m = lb0 + (pi * xs).sum(axis=1)
+    e_log_M = lb0 + (pi * np.log(Ke)).sum(axis=1)
+    b0 = np.exp(lb0)
+    e_inv_m = (pi / ex).sum(axis=1) / b0
+    e_inv_M = (pi / Ke).sum(axis=1) / b0
+    log_i = (1.0 - P - Q) * lb0 + top + np.log(total * half)
+    # back to (A, p) and (C, q)
+    e_log_A = np.where(swap, e_log_M, e_log_m)
+    e_log_C = np.where(swap, e_log_m, e_log_M)
+    e_inv_A = np.where(swap, e_inv_M, e_inv_m)
+    e_inv_C = np.where(swap, e_inv_m, e_inv_M)
+    p_ = np.where(swap, Q, P)
+    q_ = np.where(swap, P, Q)
+    out["log"][live] = log_i
+    out["dA"][live] = -p_ * e_inv_A
+    out["dC"][live] = -q_ * e_inv_C
+    out["dp"][live] = -e_log_A
+    out["dq"][live] = -e_log_C

@@ -53,7 +53,194 @@ def _x_groups(d: RFMData) -> tuple[np.ndarray, np.ndarray]:
 
 
 class _ContinuousModel(BTYDModel):
-    """Prediction API shared by the continuous-time transaction models."""
+    """Prediction API shared by the continuous-time transaction models.
+
+    :class:`ParetoNBD` and :class:`BGNBD` also take time-invariant covariates
+    (:mod:`cxlab.ltv.covariates`); their predictions then use each customer's
+    own covariates from the summary passed to them.
+    """
+
+    _covariate_family: str | None = None  # "pnbd" / "bgnbd" where covariates are supported
+
+    def fit(self, data: Any = None, *, weights: Any = None, initial_params: Any = None, inference: bool = True,
+            trans_covariates: Any = None, life_covariates: Any = None, constrain_equal: Any = None,
+            reg_lambdas: Any = None, time_varying: Any = None, **columns: Any) -> "_ContinuousModel":
+        """Fit by maximum likelihood, optionally with time-invariant covariates.
+
+        Parameters
+        ----------
+        data, weights, initial_params, inference, **columns
+            As in :meth:`cxlab.ltv.BTYDModel.fit`.
+        trans_covariates, life_covariates : list of str, optional
+            Numeric columns of ``data`` that shift the purchase (``trans``) and
+            the lifetime (``life``) process, CLVTools' parameterisation (see
+            :mod:`cxlab.ltv.covariates`). Coefficients are named ``trans.X`` /
+            ``life.X`` in ``params_``.
+        constrain_equal : list of str, optional
+            Covariates (in both lists) whose effect is the same in both
+            processes (one coefficient ``constr.X``).
+        reg_lambdas : float or dict, optional
+            L2 penalties ``{"trans": .., "life": ..}`` on the coefficients.
+        time_varying : TimeVaryingCovariates, optional
+            Pareto/NBD only: the covariates named in ``trans_covariates`` /
+            ``life_covariates`` are taken from this per-customer, per-period
+            table instead of the summary (:mod:`cxlab.ltv.dyncov`; Bachmann,
+            Meierer & Näf 2021). The summary needs ``first_purchase``.
+        """
+        self._forget_covariates()
+        if any(v is not None for v in (trans_covariates, life_covariates, constrain_equal, reg_lambdas,
+                                       time_varying)):
+            if self._covariate_family is None:
+                raise ValueError(f"{self._name} has no covariate version; ParetoNBD and BGNBD take covariates")
+            from cxlab.ltv.covariates import CovariateDesign, fit_covariates
+
+            if time_varying is not None:
+                from cxlab.ltv.dyncov import TimeVaryingCovariates
+
+                if self._covariate_family != "pnbd":
+                    raise ValueError(f"{self._name}: time-varying covariates are implemented for ParetoNBD only")
+                if not isinstance(time_varying, TimeVaryingCovariates):
+                    raise TypeError("time_varying must be a cxlab.ltv.TimeVaryingCovariates, got "
+                                    f"{type(time_varying).__name__}")
+                design = CovariateDesign.from_arguments(self._name, time_varying.panel, trans_covariates,
+                                                        life_covariates, constrain_equal,
+                                                        source="the time-varying panel")
+            else:
+                design = CovariateDesign.from_arguments(self._name, data, trans_covariates, life_covariates,
+                                                        constrain_equal)
+            if not design.trans and not design.life:
+                raise ValueError(f"{self._name}: reg_lambdas/constrain_equal need trans_covariates or "
+                                 "life_covariates")
+            self._check_keywords(columns)
+            if time_varying is not None and columns:
+                raise TypeError(f"{self._name}: column overrides {list(columns)} are not supported with "
+                                "time-varying covariates; pass the summary")
+            fit_covariates(self, data, design, weights=weights, initial_params=initial_params, inference=inference,
+                           reg_lambdas=reg_lambdas, columns=columns, time_varying=time_varying)
+            return self
+        return super().fit(data, weights=weights, initial_params=initial_params, inference=inference, **columns)
+
+    def _forget_covariates(self) -> None:
+        for attr in ("covariates_", "reg_lambdas_", "time_varying_", "lr_tests_"):
+            self.__dict__.pop(attr, None)
+
+    @property
+    def _with_covariates(self) -> bool:
+        return getattr(self, "covariates_", None) is not None
+
+    def _theta(self, params: Any = None) -> np.ndarray:
+        if not self._with_covariates:
+            return super()._theta(params)
+        names = list(self.params_.index)
+        if params is None:
+            return self.params_.to_numpy(dtype=float)
+        if isinstance(params, (dict, pd.Series)):
+            return np.array([float(params[k]) for k in names])
+        theta = np.asarray(params, dtype=float).ravel()
+        if len(theta) != len(names):
+            raise ValueError(f"{self._name}: expected parameters {names}, got {len(theta)} values")
+        return theta
+
+    def _rows(self, data: Any = None, **overrides: Any) -> RFMData:
+        d = super()._rows(data, **overrides)
+        if self._with_covariates:
+            from cxlab.ltv.covariates import covariate_matrix
+
+            design = self.covariates_
+            if not isinstance(data, pd.DataFrame):
+                raise ValueError(f"{self._name} was fitted with covariates {design.trans + design.life}: "
+                                 "predictions need the summary frame with those columns")
+            missing = [c for c in dict.fromkeys(design.trans + design.life) if c not in data.columns]
+            if missing and getattr(self, "time_varying_", None) is None:
+                raise ValueError(f"{self._name}: covariate column(s) {missing} missing from the data to predict "
+                                 "for (the model was fitted with them)")
+            if getattr(self, "time_varying_", None) is not None:
+                from cxlab.ltv.dyncov import build_rows
+
+                d.extra["dyn"] = build_rows(self, data, self.time_varying_, design, collapse=False)
+                return d
+            d.extra["X_trans"] = covariate_matrix(data, design.trans, self._name)
+            d.extra["X_life"] = covariate_matrix(data, design.life, self._name)
+        return d
+
+    def _individual_params(self, theta: np.ndarray, d: RFMData):
+        """The four model parameters, per customer (arrays) when fitted with covariates.
+
+        With time-varying covariates these are the *effective* ``alpha``/``beta``
+        for the future, covariates held at their value at ``T``:
+        ``(alpha + B(T)) / a_T - T`` (and likewise ``beta``), so the
+        time-invariant formulas for the future apply unchanged.
+        """
+        if "dyn" in d.extra:
+            from cxlab.ltv.dyncov import dyn_parts
+
+            gl, gt = self.covariates_.expand(theta[4:])
+            p = dyn_parts(theta[:4], gl, gt, d.extra["dyn"])
+            return (theta[0], (theta[1] + p["BT"]) / p["a_T"] - d.T, theta[2], (theta[3] + p["DT"]) / p["c_T"] - d.T)
+        if not self._with_covariates or "X_trans" not in d.extra:
+            return tuple(theta[:4])
+        from cxlab.ltv.covariates import _individual
+
+        gl, gt = self.covariates_.expand(theta[4:])
+        return _individual(theta[:4], gl, gt, d.extra["X_life"], d.extra["X_trans"], self._covariate_family)
+
+    def log_likelihood(self, data: Any = None, params: Any = None, weights: Any = None, **columns: Any) -> float:
+        """Log-likelihood of ``data`` at ``params`` (default: the fitted ones)."""
+        if not self._with_covariates:
+            return super().log_likelihood(data, params, weights, **columns)
+        from cxlab.ltv.covariates import _FAMILIES, prepare_rows
+
+        theta = self._theta(params)
+        z = np.r_[np.log(theta[:4]), theta[4:]]
+        if getattr(self, "time_varying_", None) is not None:
+            from cxlab.ltv.dyncov import build_rows, dyn_loglik
+
+            return dyn_loglik(z, build_rows(self, data, self.time_varying_, self.covariates_, weights),
+                              self.covariates_, False)[0]
+        d = prepare_rows(self, data, self.covariates_, weights, columns)
+        return _FAMILIES[self._covariate_family](z, d, self.covariates_, False)[0]
+
+    def likelihood_ratio_tests(self, data: pd.DataFrame, *, weights: Any = None, **columns: Any) -> pd.DataFrame:
+        """Likelihood-ratio test of each coefficient (refit without it); also shown in ``summary()``.
+
+        ``data`` must be the summary the model was fitted on. Returns one row
+        per coefficient: the log-likelihood without it, ``2 (LL - LL_without)``
+        and its chi-square(1) p-value.
+        """
+        self._check_fitted()
+        if not self._with_covariates:
+            raise ValueError(f"{self._name} was fitted without covariates: nothing to test")
+        from cxlab.ltv.covariates import lr_table
+
+        design = self.covariates_
+        reduced = {}
+        for name in design.coefficient_names:
+            smaller = design.without(name)
+            m = type(self)(**self.get_params())
+            if smaller.trans or smaller.life:
+                start = {k: v for k, v in self.params_.items() if k in list(self._model_params)
+                         + smaller.coefficient_names}
+                if smaller.constrained != design.constrained:  # a constrained coefficient split in two
+                    start = dict(self.params_[list(self._model_params)])
+                m.fit(data, weights=weights, inference=False, initial_params=start, trans_covariates=smaller.trans,
+                      life_covariates=smaller.life, constrain_equal=smaller.constrained or None,
+                      reg_lambdas=self.reg_lambdas_ if any(self.reg_lambdas_.values()) else None,
+                      time_varying=getattr(self, "time_varying_", None), **columns)
+            else:
+                m.fit(None, weights=weights, inference=False, **{c: data[c] for c in self._columns}, **columns)
+            reduced[name] = m.log_likelihood_
+        table = lr_table(self.log_likelihood_, reduced)
+        self.result_.lr_tests = table
+        self.lr_tests_ = table
+        return table
+
+    def simulate(self, T: Any, *, params: Any = None, seed: int | None = None) -> pd.DataFrame:
+        """Simulate customer summaries (frequency, recency, T) from the model (no covariates)."""
+        if self._with_covariates:
+            raise ValueError(f"{self._name}: simulate() draws from the model without covariates; this one was "
+                             "fitted with covariates (use prediction_intervals(method='asymptotic'))")
+        T = np.asarray(T, dtype=float).ravel()
+        return self._simulate(self._theta(params), T, np.random.default_rng(seed))
 
     def expected_purchases(self, t: Any, data: Any = None, *, params: Any = None, **columns: Any) -> np.ndarray:
         """Expected repeat purchases in ``(T, T + t]`` for each customer, given their history.
@@ -96,10 +283,6 @@ class _ContinuousModel(BTYDModel):
             out[i] = np.where(alive, self._future_given_alive(theta, d, float(t), rng), 0)
         return out
 
-    def simulate(self, T: Any, *, params: Any = None, seed: int | None = None) -> pd.DataFrame:
-        """Simulate customer summaries (frequency, recency, T) from the model."""
-        T = np.asarray(T, dtype=float).ravel()
-        return self._simulate(self._theta(params), T, np.random.default_rng(seed))
 
 
 # ---------------------------------------------------------------------------
@@ -132,6 +315,7 @@ class BGNBD(_ContinuousModel):
 
     _model_params = ("r", "alpha", "a", "b")
     _name = "BG/NBD"
+    _covariate_family = "bgnbd"
     _mbg = False  # MBG/NBD: dropout also possible right after the first purchase
 
     def _initial(self, d: RFMData) -> np.ndarray:
@@ -191,7 +375,7 @@ class BGNBD(_ContinuousModel):
         return total, np.array([g_r, g_alpha, g_a, g_b])
 
     def _loglik_rows(self, theta, d):
-        r, alpha, a, b = theta
+        r, alpha, a, b = self._individual_params(theta, d)
         s = 1.0 if self._mbg else 0.0
         x, tx, T = d.frequency, d.recency, d.T
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -212,7 +396,7 @@ class BGNBD(_ContinuousModel):
 
     # predictions -----------------------------------------------------------
     def _p_alive_now(self, theta, d: RFMData) -> np.ndarray:
-        r, alpha, a, b = theta
+        r, alpha, a, b = self._individual_params(theta, d)
         s = 1.0 if self._mbg else 0.0
         x = d.frequency
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -227,16 +411,21 @@ class BGNBD(_ContinuousModel):
         ``fun`` already averages over lambda | alive ~ Gamma(r+x, alpha+T); it
         returns ``(..., rows, nodes)``; ``n_lead`` leading dimensions are kept.
         """
-        r, alpha, a, b = theta
+        r, alpha, a, b = self._individual_params(theta, d)
         s = 1.0 if self._mbg else 0.0
-        ux, inv = np.unique(d.frequency, return_inverse=True)
+        n = len(d.frequency)
+        alpha, a, b = (np.broadcast_to(np.asarray(v, dtype=float), (n,)) for v in (alpha, a, b))
+        # one quadrature per distinct (x, a, b): per distinct x without covariates
+        groups = pd.MultiIndex.from_arrays([d.frequency, a, b]).factorize()[0] if n else np.zeros(0, int)
+        ug, first = np.unique(groups, return_index=True)
         out = None
-        for k, xv in enumerate(ux):
-            rows = inv == k
-            c = (alpha + d.T[rows])[:, None]
-            val = beta_expectation(lambda p: fun(p, r + xv, c), a, b + xv + s)
+        for k, i0 in zip(ug, first):
+            rows = groups == k
+            xv = d.frequency[i0]
+            c = (alpha[rows] + d.T[rows])[:, None]
+            val = beta_expectation(lambda p: fun(p, r + xv, c), a[i0], b[i0] + xv + s)
             if out is None:
-                out = np.empty(val.shape[:n_lead] + (len(d.frequency),))
+                out = np.empty(val.shape[:n_lead] + (n,))
             out[..., rows] = val
         return out if out is not None else np.empty((0,))
 
@@ -260,7 +449,7 @@ class BGNBD(_ContinuousModel):
         return self._p_alive_now(theta, d) * self._posterior_alive_expect(theta, d, fun, n_lead=1)
 
     def _expected_new(self, theta, t):
-        r, alpha, a, b = theta
+        r, alpha, a, b = theta[:4]  # a new customer with all covariates 0
         tt = t[:, None]
         if self._mbg:  # may drop out right after the first purchase: factor (1 - p)
             return beta_expectation(lambda p: (1 - p) * -np.expm1(r * np.log(alpha / (alpha + p * tt))) / p, a, b)
@@ -268,7 +457,7 @@ class BGNBD(_ContinuousModel):
 
     def _future_given_alive(self, theta, d, t, rng):
         # given alive: lambda ~ Gamma(r+x, alpha+T), p ~ Beta(a, b+x(+1)), independent
-        r, alpha, a, b = theta
+        r, alpha, a, b = self._individual_params(theta, d)
         s = 1.0 if self._mbg else 0.0
         lam = rng.gamma(r + d.frequency, 1.0 / (alpha + d.T))
         p = rng.beta(a, b + d.frequency + s)
@@ -301,6 +490,7 @@ class MBGNBD(BGNBD):
 
     _name = "MBG/NBD"
     _mbg = True
+    _covariate_family = None  # CLVTools has no MBG/NBD with covariates to validate against
 
 
 # ---------------------------------------------------------------------------
@@ -332,6 +522,7 @@ class ParetoNBD(_ContinuousModel):
 
     _model_params = ("r", "alpha", "s", "beta")
     _name = "Pareto/NBD"
+    _covariate_family = "pnbd"
 
     def _initial(self, d):
         Tm = max(float(np.average(d.T, weights=d.weight)), 1e-3)
@@ -339,6 +530,17 @@ class ParetoNBD(_ContinuousModel):
 
     def _log_terms(self, theta, d: RFMData):
         """(log of the 'alive at T' term, log of the full bracket) per row, without the constant."""
+        if "dyn" in d.extra:
+            from cxlab.ltv.dyncov import dyn_parts
+
+            gl, gt = self.covariates_.expand(theta[4:])
+            p = dyn_parts(theta[:4], gl, gt, d.extra["dyn"])
+            return p["log_alive"], p["log_bracket"]
+        if self._with_covariates and "X_trans" in d.extra:
+            from cxlab.ltv.covariates import pnbd_log_parts
+
+            r, alpha, s, beta = self._individual_params(theta, d)
+            return pnbd_log_parts(r, s, alpha, beta, d.frequency, d.recency, d.T)
         r, alpha, s, beta = theta
         x, tx, T = d.frequency, d.recency, d.T
         k = r + s + x
@@ -372,7 +574,12 @@ class ParetoNBD(_ContinuousModel):
         return vals[codes]
 
     def _loglik_rows(self, theta, d):
-        r, alpha, s, beta = theta
+        if "dyn" in d.extra:
+            from cxlab.ltv.dyncov import dyn_rows_loglik
+
+            gl, gt = self.covariates_.expand(theta[4:])
+            return dyn_rows_loglik(theta[:4], gl, gt, d.extra["dyn"])
+        r, alpha, s, beta = self._individual_params(theta, d)
         x = d.frequency
         _, log_bracket = self._log_terms(theta, d)
         return gammaln(r + x) - gammaln(r) + r * np.log(alpha) + s * np.log(beta) + log_bracket
@@ -382,12 +589,12 @@ class ParetoNBD(_ContinuousModel):
         return np.exp(log_alive - log_bracket)
 
     def _p_alive(self, theta, d, future):
-        r, alpha, s, beta = theta
+        r, alpha, s, beta = self._individual_params(theta, d)
         # mu | alive, history ~ Gamma(s, beta + T): survival over tau is ((beta+T)/(beta+T+tau))^s
         return self._p_alive_now(theta, d) * np.exp(-s * np.log1p(future / (beta + d.T)))
 
     def _expected(self, theta, ts, d):
-        r, alpha, s, beta = theta
+        r, alpha, s, beta = self._individual_params(theta, d)
         x, T = d.frequency, d.T
         # (1 - ((beta+T)/(beta+T+t))^(s-1)) / (s-1), continuous through s = 1
         lg = np.log1p(ts[:, None] / (beta + T))
@@ -395,14 +602,14 @@ class ParetoNBD(_ContinuousModel):
         return self._p_alive_now(theta, d) * (r + x) * (beta + T) / (alpha + T) * h
 
     def _expected_new(self, theta, t):
-        r, alpha, s, beta = theta
+        r, alpha, s, beta = theta[:4]  # a new customer with all covariates 0
         lg = np.log1p(t / beta)
         h = lg if abs(s - 1) < 1e-10 else -np.expm1(-(s - 1) * lg) / (s - 1)
         return r * beta / alpha * h
 
     def _future_given_alive(self, theta, d, t, rng):
         # given alive: lambda ~ Gamma(r+x, alpha+T), mu ~ Gamma(s, beta+T); remaining life ~ Exp(mu)
-        r, alpha, s, beta = theta
+        r, alpha, s, beta = self._individual_params(theta, d)
         lam = rng.gamma(r + d.frequency, 1.0 / (alpha + d.T))
         mu = rng.gamma(s, 1.0 / (beta + d.T))
         return rng.poisson(lam * np.minimum(rng.exponential(1.0 / mu), t))
@@ -443,6 +650,7 @@ class BGBB(BTYDModel):
     _model_params = ("alpha", "beta", "gamma", "delta")
     _name = "BG/BB"
     _columns = ("frequency", "recency", "periods")
+    _column_aliases = ("T",)
 
     def _columns_from(self, data, overrides):
         # accept "T" as the name of the number of opportunities (cxlab.datasets.simulate_bgbb)

@@ -38,3 +38,20 @@ def cdnow_daily_cohorts(cdnow_transactions) -> pd.DataFrame:
 @pytest.fixture(scope="session")
 def donations() -> pd.DataFrame:
     return pd.read_csv(DATA / "donations" / "donations.csv")
+
+
+@pytest.fixture(scope="session")
+def apparel_transactions() -> pd.DataFrame:
+    tx = pd.read_csv(DATA / "apparel" / "apparelTrans.csv")
+    return pd.DataFrame({"customer_id": tx["Id"].astype(str), "timestamp": pd.to_datetime(tx["Date"]),
+                         "amount": tx["Price"].astype(float)})
+
+
+@pytest.fixture(scope="session")
+def apparel_summary(apparel_transactions) -> pd.DataFrame:
+    """CLVTools' estimation period: 104 weeks from the first transaction (2005-01-02 .. 2006-12-31), weeks,
+    with the static covariates Gender and Channel joined on."""
+    summary = customer_summary(apparel_transactions, unit="W", calibration_end="2006-12-31")
+    cov = pd.read_csv(DATA / "apparel" / "apparelStaticCov.csv")
+    cov.index = cov["Id"].astype(str)
+    return summary.join(cov[["Gender", "Channel"]])

@@ -22,7 +22,8 @@ def _series_2f1(a, b, z, n_terms=200_000):
 
 
 @pytest.mark.parametrize("a,b,z", [(5.0, 1.6, 0.85), (40.0, 1.2, 0.95), (2.5, 3.0, 0.99), (120.0, 8.0, 0.9),
-                                   (0.6, 1.1, 0.999)])
+                                   (0.6, 1.1, 0.999), (30.0, 2.0, 0.9995), (3.0, 1.5, 0.99995),
+                                   (250.0, 2.2, 0.9998)])
 def test_log_hyp2f1_quadrature_branch_matches_series(a, b, z):
     assert log_hyp2f1_a_b_ap1(np.array([a]), np.array([b]), np.array([z]))[0] == pytest.approx(
         _series_2f1(a, b, z), abs=1e-7)
