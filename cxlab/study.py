@@ -261,12 +261,9 @@ class Study(Result):
         given = self.params["margin_rate"]
         if given is not None:
             return float(given), "parameter"
-        tx = self.data.transactions
-        if isinstance(tx, pd.DataFrame) and "margin" in tx.columns:
-            window = tx[tx["timestamp"] < self.window_end + pd.Timedelta(days=1)]
-            amount, margin = window["amount"].sum(), window["margin"].sum()
-            if amount > 0 and window["margin"].notna().all() and 0 < margin <= amount:
-                return float(margin / amount), "margin column"
+        totals = self.window_totals  # from the data layer, whichever engine holds the log
+        if "margin" in totals and totals["margin_missing"] == 0 and 0 < totals["margin"] <= totals["revenue"]:
+            return totals["margin"] / totals["revenue"], "margin column"
         return ASSUMED_MARGIN_RATE, "assumed"
 
     @property

@@ -86,7 +86,7 @@ def transactions_table(source: Any) -> ir.Table:
         name = "the transaction table"
     elif isinstance(source, pd.DataFrame):
         _check_columns(list(source.columns), "the transactions frame")
-        keep = [c for c in source.columns if c in (*_REQUIRED, "is_return")]
+        keep = [c for c in source.columns if c in (*_REQUIRED, "is_return", "margin")]
         table = ibis.memtable(source[keep])
         engines.quiet(ibis.get_backend())
         name = "the transactions frame"
@@ -240,7 +240,8 @@ def log_overview(transactions: Any, *, observation_end: Any = None) -> dict[str,
     dict with ``rows``, ``customers`` (with any row, returns-only customers
     included), ``returns`` (rows with a negative amount), ``returned`` (their
     total, as a positive amount), ``revenue`` (net of returns), ``first`` and
-    ``last`` (Timestamps of the first and last transaction; NaT for an empty log).
+    ``last`` (Timestamps of the first and last transaction; NaT for an empty log); with a
+    ``margin`` column also ``margin`` (its total) and ``margin_missing`` (rows without one).
     """
     if isinstance(transactions, pd.DataFrame) and transactions.empty:
         # an empty frame has no column types for an engine to read: nothing to ask it
@@ -249,6 +250,9 @@ def log_overview(transactions: Any, *, observation_end: Any = None) -> dict[str,
     t = transactions_table(transactions)
     if observation_end is not None:
         t = t.filter(_day_number(t.timestamp) <= _to_day_number(observation_end, "observation_end"))
+    extra = {}
+    if "margin" in t.columns:  # the optional margin column: its total and how many rows lack it
+        extra = dict(margin=t.margin.sum(), margin_missing=_count_true(t.margin.isnull()))
     row = t.aggregate(
         rows=t.count(),
         customers=t.customer_id.nunique(),
@@ -257,8 +261,14 @@ def log_overview(transactions: Any, *, observation_end: Any = None) -> dict[str,
         revenue=t.amount.sum(),
         first=t.timestamp.min(),
         last=t.timestamp.max(),
+        **extra,
     ).to_pandas().iloc[0]
+    margin = {}
+    if extra:
+        margin = {"margin": float(row["margin"]) if pd.notna(row["margin"]) else 0.0,
+                  "margin_missing": int(row["margin_missing"] or 0)}
     return {
+        **margin,
         "rows": int(row["rows"]),
         "customers": int(row["customers"]),
         "returns": int(row["returns"] or 0),
