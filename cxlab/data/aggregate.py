@@ -272,7 +272,9 @@ def _duck(source: Any) -> _Duck | None:
         _check_columns(list(source.columns), "the transactions frame")
         cur = engines.duckdb_raw_connection().cursor()
         view = ibis.util.gen_name("cxlab_frame")
-        cur.register(view, source)  # scanned in place: no copy, only the three columns are read
+        # Scanned in place (no copy); only the contract's columns, so that other columns of types
+        # DuckDB does not read (periods, intervals, mixed objects) cannot get in the way.
+        cur.register(view, pd.DataFrame({c: source[c] for c in _REQUIRED}, copy=False))
         zone = getattr(source["timestamp"].dtype, "tz", None)
         zones = {"timestamp": str(zone)} if zone is not None else {}
         try:
@@ -378,11 +380,12 @@ def _frame(table: Any, index: str | None = None) -> pd.DataFrame:
     return df
 
 
-def _ids_of_sorted(column: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct values of a sorted Arrow id column and each row's position among them.
+def _runs(column: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct values of a sorted Arrow id column and the length of each one's run of rows.
 
-    The ids of long results (one row per gap, per panel cell) are made once per
-    customer and repeated by reference, instead of one Python string per row.
+    ``np.repeat(values, lengths)`` gives the column back as numpy: the ids of
+    long results (one row per gap) are made once per customer and repeated by
+    reference, instead of one Python string per row.
     """
     import pyarrow.compute as pc
 
@@ -391,8 +394,7 @@ def _ids_of_sorted(column: Any) -> tuple[np.ndarray, np.ndarray]:
         return np.empty(0, dtype=object), np.empty(0, dtype=np.int64)
     changed = pc.not_equal(column.slice(1), column.slice(0, n - 1)).to_numpy(zero_copy_only=False)
     starts = np.concatenate([[0], np.flatnonzero(changed) + 1])
-    codes = np.cumsum(np.concatenate([[False], changed])).astype(np.int64)
-    return column.take(starts).to_pandas().to_numpy(), codes
+    return column.take(starts).to_pandas().to_numpy(), np.diff(np.append(starts, n))
 
 
 # ----------------------------------------------------------------------------- overview
@@ -835,25 +837,25 @@ def interpurchase_gaps(
     with duck:
         obs = _to_day_number(observation_end, "observation_end") if observation_end is not None else _last_day_sql(duck)
         obs_date = _date_sql(obs)
-        # Each purchase day opens a gap that the next purchase day closes; the last one stays open
-        # until the observation end (censored): one window, no union.
+        # Purchase days in customer and day order; each opens a gap that the next one closes, the
+        # last stays open until the observation end (censored). Differencing the sorted days in numpy
+        # costs half the CPU of a window function followed by the sort of its output.
         query = f"""
-        WITH days AS (
-            SELECT DISTINCT customer_id, {_DAY_SQL} AS d FROM ({duck.sql})
-            WHERE amount >= 0 AND {_DAY_SQL} <= {obs_date}
-        ), gaps AS (
-            SELECT customer_id, d, lead(d) OVER (PARTITION BY customer_id ORDER BY d) AS next FROM days
-        )
-        SELECT customer_id, (coalesce(next, {obs_date}) - d) / {_float_sql(days_per_unit)} AS gap,
-            next IS NULL AS censored
-        FROM gaps ORDER BY customer_id, d
+        SELECT DISTINCT customer_id, {_DAY_SQL} - DATE '1970-01-01' AS d FROM ({duck.sql})
+        WHERE amount >= 0 AND {_DAY_SQL} <= {_date_sql(obs)} ORDER BY customer_id, d
         """
         table = duck.arrow(query)
-    ids, code = _ids_of_sorted(table["customer_id"].combine_chunks())
+    ids, lengths = _runs(table["customer_id"].combine_chunks())
+    day = table["d"].to_numpy().astype(np.int64)
+    censored = np.zeros(len(day), dtype=bool)
+    censored[np.cumsum(lengths) - 1] = True  # each customer's last purchase day
+    following = np.empty_like(day)
+    following[:-1] = day[1:]
+    following[censored] = obs
     return pd.DataFrame({
-        "customer_id": ids[code],
-        "gap": table["gap"].to_numpy(),
-        "censored": table["censored"].to_numpy(zero_copy_only=False),
+        "customer_id": np.repeat(ids, lengths),
+        "gap": (following - day) / days_per_unit,
+        "censored": censored,
     })
 
 

@@ -31,6 +31,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Mapping
 
+import duckdb
 import ibis
 import ibis.expr.types as ir
 
@@ -151,8 +152,6 @@ def duckdb_raw_connection(
     share the connection's memory limit and buffer pool, and one cursor per
     call keeps threads apart. The session time zone is UTC, as in Ibis.
     """
-    import duckdb
-
     config = _duckdb_config(memory_limit, temp_directory, threads)
     key = tuple(sorted(config.items()))
     con = _RAW_CONNECTIONS.get(key)
@@ -397,7 +396,8 @@ def connect_source(
     -------
     ibis.Table
         The contract's columns (those present), lazily; checked by
-        :func:`cxlab.data.aggregate.transactions_table`.
+        :func:`cxlab.data.aggregate.transactions_table`. Numeric customer ids
+        become text, as for files (the customers and surveys tables join on them).
 
     Raises
     ------
@@ -459,4 +459,23 @@ def connect_source(
     keep = [c for c in _TRANSACTION_COLUMNS if c in table.columns]
     if all(c in keep for c in ("customer_id", "timestamp", "amount")):
         table = table.select(keep)  # engines prune the rest of a wide warehouse table
+    if "customer_id" in table.columns:
+        table = _ids_as_text(table)
     return transactions_table(table)
+
+
+def _ids_as_text(table: ir.Table) -> ir.Table:
+    """Customer ids as text, as :func:`cxlab.data.read_table` gives them for files.
+
+    A source spec is client data: its transactions are joined with the
+    client's customers and surveys tables, whose ids are text, so numeric ids
+    (loyalty-card numbers stored as BIGINT) are written the same way (``123``;
+    a whole float ``123.0`` too). A table or path handed to an aggregation
+    directly keeps its id type.
+    """
+    dtype = table.customer_id.type()
+    if dtype.is_integer():
+        return table.mutate(customer_id=table.customer_id.cast("string"))
+    if dtype.is_floating():
+        return table.mutate(customer_id=table.customer_id.cast("int64").cast("string"))
+    return table
