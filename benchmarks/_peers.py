@@ -7,8 +7,9 @@ environment, created here on first use under ``benchmarks/_envs/<name>``
 
 Every contender runs in a fresh subprocess that reports, as one JSON line, its
 own wall time (``time.perf_counter`` from after its imports), CPU time (all
-threads: ``time.process_time``) and peak resident memory (``ru_maxrss``), so a
-figure never includes the benchmark script's own memory.
+threads: ``time.process_time``) and peak resident memory (the process' own
+high-water mark, ``VmHWM``), so a figure never includes the benchmark script's
+own memory.
 """
 from __future__ import annotations
 
@@ -32,12 +33,20 @@ PEERS: dict[str, list[str]] = {
              "scipy==1.17.1"],
 }
 
-# The code every timed program starts with: report() prints the JSON line the parent reads.
+# The code every timed program starts with: report() prints the JSON line the parent reads. Peak RSS
+# is the kernel's high-water mark of this process (VmHWM), not ru_maxrss: Linux carries ru_maxrss
+# over from the parent through fork and exec, so a child would report the benchmark script's own peak.
 PRELUDE = """
 import json, resource, sys, time
+def peak_rss_mib():
+    try:
+        with open("/proc/self/status") as f:
+            return next(int(line.split()[1]) for line in f if line.startswith("VmHWM:")) / 1024
+    except (OSError, StopIteration):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 def report(t0, c0, **extra):
     print(json.dumps({"seconds": time.perf_counter() - t0, "cpu_seconds": time.process_time() - c0,
-                      "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, **extra}), flush=True)
+                      "peak_rss_mib": peak_rss_mib(), **extra}), flush=True)
 """
 
 
