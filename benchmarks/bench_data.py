@@ -16,8 +16,8 @@ The peers at their best, measured in the same run on the same file:
 Every peer produces exactly cxlab's frame (columns, dtypes, order, index), and the script checks it
 (floats to 1e-9: sums are added in another order). Each contender runs in a fresh subprocess that
 reports wall time from after its imports to the finished pandas frame, CPU time and peak RSS;
-contenders alternate, ``--repeat`` times, and the fastest run of each is shown with the largest
-peak RSS of its runs. Run: ``python benchmarks/bench_data.py [--rows N] [--repeat 3] [--tasks ...]``.
+contenders alternate, ``--repeat`` times; each is shown by its fastest run (wall), its least CPU
+time and its median peak RSS. Run: ``python benchmarks/bench_data.py [--rows N] [--repeat 3] [--tasks ...]``.
 """
 from __future__ import annotations
 
