@@ -350,7 +350,7 @@ def print_table(rows: list) -> None:
               + [f"memory cxlab/{n}" for n in peers] + ["goal"])
     print("\n| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
-    all_met = True
+    all_met = {"seconds": True, "cpu_seconds": True}
     for task, best, _ in rows:
         ours = best["cxlab"]
         cells = [f"{best[n]['seconds']:.2f} ({best[n]['cpu_seconds']:.1f}), {best[n]['peak_rss_mib'] / 1024:.2f}"
@@ -358,15 +358,22 @@ def print_table(rows: list) -> None:
         ratios = [f"{ours['seconds'] / best[n]['seconds']:.2f} ({ours['cpu_seconds'] / best[n]['cpu_seconds']:.2f})"
                   for n in peers]
         memory = [f"{ours['peak_rss_mib'] / best[n]['peak_rss_mib']:.2f}" for n in peers]
-        met = all(ours["peak_rss_mib"] <= best[n]["peak_rss_mib"] for n in peers)
-        if "DuckDB SQL" in best:
-            met &= ours["seconds"] <= RATIO_GOAL * best["DuckDB SQL"]["seconds"]
-        if "polars" in best:
-            met &= ours["seconds"] < best["polars"]["seconds"]
-        all_met &= met
-        print(f"| {task} | " + " | ".join(cells + ratios + memory) + f" | {'met' if met else 'NOT met'} |")
+        memory_met = all(ours["peak_rss_mib"] <= best[n]["peak_rss_mib"] for n in peers)
+        verdict = []
+        for clock in ("seconds", "cpu_seconds"):
+            met = memory_met
+            if "DuckDB SQL" in best:
+                met &= ours[clock] <= RATIO_GOAL * best["DuckDB SQL"][clock]
+            if "polars" in best:
+                met &= ours[clock] < best["polars"][clock]
+            verdict.append("met" if met else "NOT met")
+            all_met[clock] &= met
+        print(f"| {task} | " + " | ".join(cells + ratios + memory) + f" | {verdict[0]} (CPU: {verdict[1]}) |")
     print("versions: " + "; ".join(versions.values()))
-    print(f"goal (wall time <= {RATIO_GOAL}x DuckDB SQL and < polars, peak RSS <= both): {'met' if all_met else 'NOT met'}")
+    print(f"goal (time <= {RATIO_GOAL}x DuckDB SQL and < polars, peak RSS <= both): "
+          f"{'met' if all_met['seconds'] else 'NOT met'} by wall time, "
+          f"{'met' if all_met['cpu_seconds'] else 'NOT met'} by CPU time "
+          "(on a shared machine the CPU time is the steadier measure)")
 
 
 if __name__ == "__main__":

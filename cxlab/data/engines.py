@@ -17,7 +17,11 @@ names; every aggregation also accepts such a dict directly.
 
 Notes
 -----
-Calendar days are those of the engine's session time zone. Ibis sets Spark's
+On DuckDB (pandas frames, Parquet files), a date-time with a time zone is cut
+into days by the wall clock of its own zone (the zone name pandas and pyarrow
+keep in a Parquet file), and nanosecond, microsecond and millisecond
+timestamps are read alike (:func:`wall_clock_sql`). Elsewhere, calendar days
+are those of the engine's session time zone. Ibis sets Spark's
 ``spark.sql.session.timeZone`` to UTC, so a Spark ``TIMESTAMP`` column (an
 instant) is cut into days at UTC midnight; store local wall-clock times
 (``TIMESTAMP_NTZ``, or timestamps written from naive local times) to count
