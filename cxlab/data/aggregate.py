@@ -874,18 +874,16 @@ def interpurchase_gaps(
         WHERE amount >= 0 AND {_DAY_SQL} <= {_date_sql(obs)} ORDER BY customer_id, d
         """
         table = duck.arrow(query)
-    ids, lengths = _runs(table["customer_id"].combine_chunks())
-    day = table["d"].to_numpy().astype(np.int64)
+    ids, lengths = _runs(table["customer_id"])
+    day = np.asarray(table["d"].to_numpy(), dtype=np.int64)
+    del table
     censored = np.zeros(len(day), dtype=bool)
     censored[np.cumsum(lengths) - 1] = True  # each customer's last purchase day
-    following = np.empty_like(day)
-    following[:-1] = day[1:]
-    following[censored] = obs
-    return pd.DataFrame({
-        "customer_id": np.repeat(ids, lengths),
-        "gap": (following - day) / days_per_unit,
-        "censored": censored,
-    })
+    gap = np.empty(len(day), dtype=np.float64)  # filled in place: no temporaries of the log's length
+    np.subtract(day[1:], day[:-1], out=gap[:-1])
+    gap[censored] = obs - day[censored]
+    gap /= days_per_unit
+    return pd.DataFrame({"customer_id": np.repeat(ids, lengths), "gap": gap, "censored": censored}, copy=False)
 
 
 def _gaps_ibis(t: ir.Table, days_per_unit: float, obs: int) -> pd.DataFrame:
