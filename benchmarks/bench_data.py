@@ -22,8 +22,6 @@ time and its median peak RSS. Run: ``python benchmarks/bench_data.py [--rows N] 
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
 import sys
 import tempfile
 import time
