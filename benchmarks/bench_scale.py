@@ -100,8 +100,31 @@ print(json.dumps({"seconds": dt, "imports": t0 - t_import, "customers": len(s),
                   "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
-# The pandas read-and-groupby baseline is the one of bench_summary.py (the same summary in plain pandas).
-from bench_summary import PANDAS as PANDAS_SUMMARY  # noqa: E402  (benchmarks/ is on sys.path when run)
+# The same summary in plain pandas (read, then group-bys): its memory on the slice, x10, shows why
+# pandas cannot hold the full log here. bench_data.py compares the data layer with DuckDB SQL and polars.
+PANDAS_SUMMARY = """
+import json, resource, sys, time
+import numpy as np, pandas as pd
+t0 = time.perf_counter()
+df = pd.read_parquet(sys.argv[1], columns=["customer_id", "timestamp", "amount"])
+cal, obs = pd.Timestamp(sys.argv[2]), pd.Timestamp(sys.argv[3])
+df["day"] = df["timestamp"].dt.normalize()
+df = df[df["day"] <= obs]
+buy = df[df["amount"] >= 0]
+days = buy.groupby(["customer_id", "day"], sort=False, observed=True)["amount"].sum().reset_index()
+calib = days[days["day"] <= cal]
+g = calib.groupby("customer_id", sort=True)
+first = g["day"].min(); last = g["day"].max(); n = g.size(); total = g["amount"].sum()
+first_value = calib.sort_values("day").groupby("customer_id")["amount"].first()
+hold = days[days["day"] > cal].groupby("customer_id").agg(f=("day", "size"), v=("amount", "sum"))
+s = pd.DataFrame({"frequency": n - 1, "recency": (last - first).dt.days / 7, "T": (cal - first).dt.days / 7,
+                  "monetary_value": np.where(n > 1, (total - first_value) / np.maximum(n - 1, 1), 0.0)})
+s = s.join(hold, how="left").fillna({"f": 0, "v": 0.0})
+dt = time.perf_counter() - t0
+print(json.dumps({"seconds": dt, "customers": len(s), "frequency_sum": int(s.frequency.sum()),
+                  "holdout_sum": int(s.f.sum()),
+                  "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
 
 
 def run(code: str, *args: str, env: dict | None = None) -> dict:

@@ -17,7 +17,11 @@ names; every aggregation also accepts such a dict directly.
 
 Notes
 -----
-Calendar days are those of the engine's session time zone. Ibis sets Spark's
+On DuckDB (pandas frames, Parquet files), a date-time with a time zone is cut
+into days by the wall clock of its own zone (the zone name pandas and pyarrow
+keep in a Parquet file), and nanosecond, microsecond and millisecond
+timestamps are read alike (:func:`wall_clock_sql`). Elsewhere, calendar days
+are those of the engine's session time zone. Ibis sets Spark's
 ``spark.sql.session.timeZone`` to UTC, so a Spark ``TIMESTAMP`` column (an
 instant) is cut into days at UTC midnight; store local wall-clock times
 (``TIMESTAMP_NTZ``, or timestamps written from naive local times) to count
@@ -31,6 +35,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Mapping
 
+import duckdb
 import ibis
 import ibis.expr.types as ir
 
@@ -39,6 +44,7 @@ __all__ = [
     "SOURCE_KEYS",
     "connect_source",
     "duckdb_connection",
+    "duckdb_raw_connection",
     "duckdb_memory_limit",
     "read_parquet",
     "spark_backend",
@@ -109,6 +115,10 @@ def duckdb_connection(
     database : path
         A DuckDB database file, or ``":memory:"``.
     """
+    return quiet(ibis.duckdb.connect(str(database), **_duckdb_config(memory_limit, temp_directory, threads)))
+
+
+def _duckdb_config(memory_limit: str | None, temp_directory: str | os.PathLike | None, threads: int | None) -> dict:
     limit = memory_limit or duckdb_memory_limit()
     if not re.fullmatch(r"\s*\d+(\.\d+)?\s*[A-Za-z]*\s*", str(limit)):
         raise ValueError(f"memory_limit must be a size such as '6GB' or '512MiB', got {limit!r}")
@@ -118,7 +128,7 @@ def duckdb_connection(
         config["threads"] = int(threads)
     # Insertion order is not needed by the aggregations; dropping it lets DuckDB stream and spill more.
     config["preserve_insertion_order"] = False
-    return quiet(ibis.duckdb.connect(str(database), **config))
+    return config
 
 
 def quiet(con: Any) -> Any:
@@ -132,8 +142,39 @@ def quiet(con: Any) -> Any:
     return con
 
 
-def read_parquet(path: str | os.PathLike, *, con: Any = None) -> ir.Table:
-    """A Parquet file, folder (read recursively) or glob as a lazy DuckDB table.
+def duckdb_raw_connection(
+    *,
+    memory_limit: str | None = None,
+    temp_directory: str | os.PathLike | None = None,
+    threads: int | None = None,
+):
+    """A plain ``duckdb`` connection with the settings of :func:`duckdb_connection`, one per process.
+
+    The aggregations of :mod:`cxlab.data.aggregate` send their SQL to DuckDB
+    through it (no Ibis in between) when the transactions are a pandas frame or
+    a Parquet path. Each caller should work on its own ``.cursor()``: cursors
+    share the connection's memory limit and buffer pool, and one cursor per
+    call keeps threads apart. The session time zone is UTC, as in Ibis.
+    """
+    config = _duckdb_config(memory_limit, temp_directory, threads)
+    key = tuple(sorted(config.items()))
+    con = _RAW_CONNECTIONS.get(key)
+    if con is None:
+        con = duckdb.connect(":memory:", config=config)
+        con.execute("SET TimeZone = 'UTC'")
+        try:
+            con.execute("SET enable_progress_bar = false")
+        except Exception:  # noqa: BLE001 - see quiet()
+            pass
+        _RAW_CONNECTIONS[key] = con
+    return con
+
+
+_RAW_CONNECTIONS: dict[tuple, Any] = {}
+
+
+def parquet_pattern(path: str | os.PathLike) -> str:
+    """The pattern DuckDB reads for a Parquet file, folder (recursively) or glob.
 
     Raises
     ------
@@ -144,17 +185,91 @@ def read_parquet(path: str | os.PathLike, *, con: Any = None) -> ir.Table:
     """
     p = Path(path)
     if p.is_dir():
-        pattern = str(p / "**" / "*.parquet")
-    elif any(ch in str(p) for ch in "*?["):
-        pattern = str(p)
-    elif p.is_file():
+        return str(p / "**" / "*.parquet")
+    if any(ch in str(p) for ch in "*?["):
+        return str(p)
+    if p.is_file():
         if p.suffix.lower() not in (".parquet", ".pq"):
             raise ValueError(f"{p}: only Parquet files are read lazily here; load CSV/Excel with cxlab.data.read_table")
-        pattern = str(p)
-    else:
-        raise FileNotFoundError(f"{p}: no such Parquet file or folder")
+        return str(p)
+    raise FileNotFoundError(f"{p}: no such Parquet file or folder")
+
+
+def sql_string(text: str) -> str:
+    """``text`` as a SQL string literal."""
+    return "'" + str(text).replace("'", "''") + "'"
+
+
+def sql_name(name: str) -> str:
+    """``name`` as a quoted SQL identifier."""
+    return '"' + str(name).replace('"', '""') + '"'
+
+
+def parquet_time_zones(pattern: str) -> dict[str, str]:
+    """Time zone of each zoned timestamp column of the first file ``pattern`` names.
+
+    Parquet keeps only "adjusted to UTC" for an instant; the zone name (what a
+    pandas ``datetime64[ns, Europe/Moscow]`` column had) is in the Arrow
+    schema that pandas and pyarrow store beside it. DuckDB reads such a column
+    as an instant, so the zone is looked up here to give back the wall clock.
+    """
+    files = parquet_files(pattern)
+    if not files:
+        return {}
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        schema = pq.read_schema(files[0])
+    except Exception:  # noqa: BLE001 - an unreadable file is reported by DuckDB, with its name
+        return {}
+    return {f.name: f.type.tz for f in schema if pa.types.is_timestamp(f.type) and f.type.tz}
+
+
+def wall_clock_sql(column: str, duckdb_type: str, zone: str | None) -> str | None:
+    """SQL turning a DuckDB date-time column into a plain ``TIMESTAMP`` (microseconds) of wall-clock time.
+
+    ``None`` when ``column`` is already a ``TIMESTAMP`` or a ``DATE``. Other
+    units (``TIMESTAMP_NS``, ``_MS``, ``_S``) are cast: DuckDB 2.0 computes
+    ``year()``/``month()`` of a nanosecond timestamp wrongly inside some joins
+    (as if the value were microseconds), which emptied ``cohort_counts`` of a
+    pandas-written Parquet file. A zoned instant becomes the wall clock of its
+    zone (``zone``; UTC if unknown), the calendar day a shop's till shows.
+    """
+    t = duckdb_type.upper()
+    name = sql_name(column)
+    if "TIME ZONE" in t or t.startswith("TIMESTAMPTZ"):
+        return f"timezone({sql_string(zone or 'UTC')}, CAST({name} AS TIMESTAMPTZ))"
+    if t.startswith("TIMESTAMP_"):
+        return f"CAST({name} AS TIMESTAMP)"
+    return None
+
+
+def read_parquet(path: str | os.PathLike, *, con: Any = None) -> ir.Table:
+    """A Parquet file, folder (read recursively) or glob as a lazy DuckDB table.
+
+    Date-time columns come back as plain timestamps (microseconds, wall-clock
+    time of their zone), see :func:`wall_clock_sql`.
+
+    Raises
+    ------
+    FileNotFoundError
+        If nothing exists at ``path``.
+    ValueError
+        If ``path`` is a file that is not Parquet.
+    """
+    pattern = parquet_pattern(path)
     con = con or duckdb_connection()
-    return con.read_parquet(pattern)
+    source = f"read_parquet({sql_string(pattern)})"
+    types = {r[0]: r[1] for r in con.raw_sql(f"DESCRIBE SELECT * FROM {source}").fetchall()}
+    zones = parquet_time_zones(pattern) if any("TIME ZONE" in t or "TIMESTAMPTZ" in t for t in types.values()) else {}
+    fixes = {c: e for c, t in types.items() if (e := wall_clock_sql(c, t, zones.get(c))) is not None}
+    if not fixes:
+        return con.read_parquet(pattern)
+    name = ibis.util.gen_name("cxlab_parquet")
+    replace = ", ".join(f"{e} AS {sql_name(c)}" for c, e in fixes.items())
+    con.raw_sql(f"CREATE TEMPORARY VIEW {sql_name(name)} AS SELECT * REPLACE ({replace}) FROM {source}")
+    return con.table(name)
 
 
 def parquet_files(path: str | os.PathLike) -> list[Path]:
@@ -285,7 +400,8 @@ def connect_source(
     -------
     ibis.Table
         The contract's columns (those present), lazily; checked by
-        :func:`cxlab.data.aggregate.transactions_table`.
+        :func:`cxlab.data.aggregate.transactions_table`. Numeric customer ids
+        become text, as for files (the customers and surveys tables join on them).
 
     Raises
     ------
@@ -347,4 +463,23 @@ def connect_source(
     keep = [c for c in _TRANSACTION_COLUMNS if c in table.columns]
     if all(c in keep for c in ("customer_id", "timestamp", "amount")):
         table = table.select(keep)  # engines prune the rest of a wide warehouse table
+    if "customer_id" in table.columns:
+        table = _ids_as_text(table)
     return transactions_table(table)
+
+
+def _ids_as_text(table: ir.Table) -> ir.Table:
+    """Customer ids as text, as :func:`cxlab.data.read_table` gives them for files.
+
+    A source spec is client data: its transactions are joined with the
+    client's customers and surveys tables, whose ids are text, so numeric ids
+    (loyalty-card numbers stored as BIGINT) are written the same way (``123``;
+    a whole float ``123.0`` too). A table or path handed to an aggregation
+    directly keeps its id type.
+    """
+    dtype = table.customer_id.type()
+    if dtype.is_integer():
+        return table.mutate(customer_id=table.customer_id.cast("string"))
+    if dtype.is_floating():
+        return table.mutate(customer_id=table.customer_id.cast("int64").cast("string"))
+    return table
