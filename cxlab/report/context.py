@@ -11,7 +11,9 @@ uses only this API::
     ctx.heading(key, **values)       # a sub-heading (the section's title is added for it)
     ctx.text(key, **values); ctx.how_to_read(key, **values); ctx.caveat(key, **values)
     ctx.bullets(items)               # a list of plain sentences
-    ctx.table(df, formats=None, caption=None, empty=None); ctx.figure(fig, alt=None)
+    ctx.table(df, formats=None, caption=None, empty=None)   # all rows go to tables.xlsx
+    ctx.figure(fig, caption=...)     # numbered, with its caption; PNG (2x) and SVG into figures/
+    ctx.category(value)              # a client category in the reader's words (client.yml labels)
     ctx.metric(name, value, ci=None) # a headline figure defined in metrics.yml
 
 Text reaches the page only through templates of the section's text file filled
@@ -29,6 +31,7 @@ import datetime as _dt
 import io
 import math
 import os
+import string
 import sys
 import traceback
 from dataclasses import dataclass
@@ -145,6 +148,14 @@ class ReportContext:
         self.section: str | None = None
         self.texts: Mapping[str, Any] = {}
         self._display = display
+        #: every table shown, full length: (section, caption, frame, formats) — what tables.xlsx holds
+        self.tables: list[dict[str, Any]] = []
+        #: every figure: section, number, caption and every text drawn in it (titles, ticks, legends)
+        self.figures: list[dict[str, Any]] = []
+        #: where figures/ (PNG at 2x, SVG) are written; None: not written (previews, tests)
+        self.output_dir: Path | None = None
+        config = getattr(study, "config", None)
+        self._client_labels: Mapping[str, Any] = dict(getattr(config, "labels", None) or {})
 
     def __repr__(self) -> str:
         return f"ReportContext(client={self.client!r}, lang={self.lang!r}, currency={self.currency!r})"
@@ -180,10 +191,36 @@ class ReportContext:
         """Template ``key`` filled with escaped ``values``: Markdown to pass on as a value of another template."""
         return fill(self.template(key), values)
 
+    def plain(self, key: str, **values: Any) -> str:
+        """Template ``key`` filled as plain text: for captions, table cells and chart labels, which
+        are escaped as text where they are placed (Markdown emphasis is dropped)."""
+        template = self.template(key)
+        names = {name for _, name, _, _ in string.Formatter().parse(template) if name}
+        missing = sorted(names - set(values))
+        if missing:
+            raise KeyError(f"text {key!r} of section {self.section!r} needs {missing}")
+        return template.format_map({k: str(v) for k, v in values.items()}).replace("**", "").replace("*", "")
+
     def label(self, group: str, key: Any, default: Any = None) -> str:
         """The reader's word for ``key`` in the mapping ``group`` of the section's texts (e.g. category names)."""
         mapping = self.texts.get(group) or {}
         return str(mapping.get(str(key), key if default is None else default))
+
+    def category(self, value: Any) -> str:
+        """A category of the client's data (a channel, a store, a segment) in the reader's words.
+
+        The client's own ``labels:`` in ``client.yml`` come first (``{raw: shown}``
+        or ``{raw: {en: ..., ru: ...}}``), then the report's defaults for common
+        category names (``categories`` in ``ui.yml``), else the value as it is.
+        """
+        key = str(value)
+        given = self._client_labels.get(key)
+        if isinstance(given, Mapping):
+            given = given.get(self.lang)
+        if given:
+            return str(given)
+        defaults = ui_texts()[self.lang].get("categories") or {}
+        return str(defaults.get(key, defaults.get(key.lower(), key)))
 
     def join(self, *parts: Trusted, sep: str = "") -> Trusted:
         """Filled templates (:meth:`tr`) joined into one, e.g. a sentence and its optional addition."""
@@ -271,6 +308,11 @@ class ReportContext:
             to show (default: a generic sentence).
         """
         frame = df.to_frame() if isinstance(df, pd.Series) else df
+        if isinstance(frame, pd.DataFrame) and not frame.empty:
+            shown_index = index if index is not None else any(n is not None for n in frame.index.names)
+            self.tables.append({"section": self.section, "caption": caption, "formats": dict(formats or {}),
+                                "digits": dict(digits or {}),
+                                "frame": frame.reset_index() if shown_index else frame.reset_index(drop=True)})
         if isinstance(frame, pd.DataFrame) and frame.empty:
             reason = escape(empty) if empty else render_text_inline(ui_texts()[self.lang]["empty_table"])
             cap = f"{escape(caption)}: " if caption else ""
@@ -278,6 +320,13 @@ class ReportContext:
             return
         self._emit("table", self.table_html(frame, formats, caption=caption, index=index, max_rows=max_rows,
                                             digits=digits), caption or "table")
+
+    def export_table(self, df: pd.DataFrame, *, caption: str, formats: Mapping[str, Any] | None = None,
+                     digits: Mapping[str, int] | None = None) -> None:
+        """A table for ``tables.xlsx`` only (e.g. the full matrix behind a heatmap the page shows)."""
+        if isinstance(df, pd.DataFrame) and not df.empty:
+            self.tables.append({"section": self.section, "caption": caption, "formats": dict(formats or {}),
+                                "digits": dict(digits or {}), "frame": df.reset_index(drop=True)})
 
     def table_html(self, df, formats=None, *, caption=None, index=None, max_rows=50, digits=None) -> str:
         if isinstance(df, pd.Series):
@@ -343,10 +392,27 @@ class ReportContext:
         except (TypeError, ValueError):
             return MISSING if value is None else str(value)
 
-    def figure(self, fig: Any, *, alt: str | None = None, close: bool = True, dpi: int = 110) -> None:
-        """A matplotlib figure (or Axes / seaborn grid), embedded as a PNG; closed afterwards.
+    def figure(self, fig: Any, *, caption: str, alt: str | None = None, name: str | None = None,
+               close: bool = True, dpi: int = 110) -> None:
+        """A matplotlib figure (or Axes / seaborn grid), numbered and captioned; closed afterwards.
 
-        ``alt`` is plain text (escaped).
+        Parameters
+        ----------
+        caption : str
+            Plain text (escaped) saying what the chart shows; written under it as
+            "Figure N. ..." / "Рисунок N. ...".
+        alt : str, optional
+            Alternative text (default: the caption).
+        name : str, optional
+            File name stem in ``figures/`` (default: the section and number).
+        dpi : int
+            Resolution of the page's picture at its displayed size; the PNG is drawn
+            at twice that (sharp on screens and in print) and shown at half its pixels.
+
+        Every text of the figure (titles, axis labels, tick labels, legends, the
+        offset text of an axis) is kept in :attr:`figures` after drawing, so a test
+        can read what the reader sees; with :attr:`output_dir` set, the PNG and an
+        SVG go to ``figures/``.
         """
         from matplotlib.axes import Axes
         from matplotlib.figure import Figure, SubFigure
@@ -359,14 +425,31 @@ class ReportContext:
             fig = fig.figure
         if not isinstance(fig, Figure):
             raise TypeError(f"ctx.figure expects a matplotlib Figure or Axes (or a seaborn grid), got {type(fig).__name__}")
-        png = _png_bytes(fig, dpi)
+        if not caption or not str(caption).strip():
+            raise ValueError("ctx.figure needs a caption saying what the chart shows")
+        number = len(self.figures) + 1
+        png = _png_bytes(fig, 2 * dpi)
+        width, height = _png_size(png)
+        texts = figure_texts(fig)
+        stem = name or f"{number:02d}-{self.section or 'figure'}"
+        stem = f"{number:02d}-{self.section}-{name}" if name and self.section else stem
+        record = {"section": self.section, "number": number, "caption": str(caption), "texts": texts, "file": stem}
+        if self.output_dir is not None:
+            folder = Path(self.output_dir) / "figures"
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / f"{stem}.png").write_bytes(png)
+            fig.savefig(folder / f"{stem}.svg", format="svg", bbox_inches="tight", metadata={"Date": None})
+        self.figures.append(record)
         if close:
             import matplotlib.pyplot as plt
 
             plt.close(fig)
         b64 = base64.b64encode(png).decode("ascii")
-        self._emit("figure", f'<figure class="cx-figure"><img alt="{escape(alt or "")}" '
-                             f'src="data:image/png;base64,{b64}"/></figure>', alt or "figure")
+        label = ui_texts()[self.lang]["figure"].format(n=number)
+        self._emit("figure", f'<figure class="cx-figure"><img alt="{escape(alt or caption)}" '
+                             f'width="{width // 2}" height="{height // 2}" '
+                             f'src="data:image/png;base64,{b64}"/><figcaption><b>{escape(label)}</b> '
+                             f'{escape(caption)}</figcaption></figure>', alt or str(caption))
 
     # -- metrics -----------------------------------------------------------------------
     def metric(self, name: str, value: Any, *, ci: tuple[float, float] | None = None,
@@ -435,6 +518,21 @@ class ReportContext:
             "sections": [{"name": name, **status} for name, status in self.sections.items()],
             "study": self.study.to_dict(),
         })
+
+    def write_tables(self, path: str | os.PathLike) -> None:
+        """Write every table of the report, full length, into one Excel workbook (atomically).
+
+        See :func:`cxlab.report.export.write_tables_xlsx`: a contents sheet, then one
+        sheet per table with its caption, the reader's column names, numbers kept as
+        numbers (money, percent and date formats of the report's language).
+        """
+        from cxlab.report.export import write_tables_xlsx
+
+        write_tables_xlsx(path, self.tables, self.lang, self.currency,
+                          section_titles={name: load_texts(name)[self.lang].get("title", name)
+                                          for name in {t["section"] for t in self.tables if t["section"]}},
+                          metrics=[(rec.definition.label(self.lang), self.metric_text(name))
+                                   for name, rec in self.metrics.items() if rec.value is not None])
 
     # -- sections ---------------------------------------------------------------------
     def begin_section(self, name: str) -> None:
@@ -565,6 +663,26 @@ def _png_bytes(fig: Any, dpi: int) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
     return buf.getvalue()
+
+
+def _png_size(png: bytes) -> tuple[int, int]:
+    """Width and height in pixels from a PNG's header."""
+    return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+
+
+def figure_texts(fig: Any) -> list[str]:
+    """Every visible, non-empty text a drawn figure shows: titles, labels, tick labels, legends,
+    annotations, colour-bar labels and the axes' offset texts (a "1e6" above an axis)."""
+    from matplotlib.text import Text
+
+    out = []
+    for artist in fig.findobj(Text):
+        if not artist.get_visible():
+            continue
+        text = artist.get_text()
+        if text and text.strip():
+            out.append(text)
+    return out
 
 
 def _no_layout_engine(fig: Any) -> bool:

@@ -40,6 +40,8 @@ _MONTHS_EN_SHORT = tuple(m[:3] for m in _MONTHS_EN)
 _MONTHS_RU_SHORT = ("янв", "фев", "мар", "апр", "май", "июн", "июл", "авг", "сен", "окт", "ноя", "дек")
 
 _SEPARATORS = {"en": (",", "."), "ru": (NBSP, ",")}
+#: Scales of large amounts, in words: the same words in prose, tables and chart axes.
+_SCALES = ((1e9, "billion", "млрд"), (1e6, "million", "млн"), (1e3, "thousand", "тыс."))
 
 
 def _is_missing(x: Any) -> bool:
@@ -124,7 +126,7 @@ class Formatter:
         if _is_missing(x):
             return MISSING
         value = float(x)
-        for scale, en, ru in ((1e9, "billion", "млрд"), (1e6, "million", "млн"), (1e3, "thousand", "тыс.")):
+        for scale, en, ru in _SCALES:
             if abs(value) >= scale:
                 body = self.num(value / scale, digits)
                 code = self.currency
@@ -134,11 +136,32 @@ class Formatter:
                 return f"{body}{NBSP}{ru}{NBSP}{_SYMBOLS_RU.get(code, code)}"
         return self.money(value)
 
+    def scale(self, largest: Any) -> tuple[float, str]:
+        """The divisor and its word for amounts up to ``largest``: ``(1e6, "million")`` / ``(1e6, "млн")``;
+        ``(1.0, "")`` below ten thousand."""
+        value = 0.0 if _is_missing(largest) else abs(float(largest))
+        for divisor, en, ru in _SCALES:
+            if value >= 10 * divisor or (divisor >= 1e6 and value >= divisor):
+                return divisor, en if self.lang == "en" else ru
+        return 1.0, ""
+
+    def money_unit(self, scale_word: str = "") -> str:
+        """The unit of a money axis or column: ``RUB``, ``RUB million`` / ``₽``, ``млн ₽``."""
+        if self.lang == "en":
+            code = _SYMBOLS_EN.get(self.currency) if self.currency in ("USD", "EUR", "GBP") else self.currency
+            return f"{code} {scale_word}".strip()
+        symbol = _SYMBOLS_RU.get(self.currency, self.currency)
+        return f"{scale_word}{NBSP}{symbol}" if scale_word else symbol
+
+    def percent_sign(self) -> str:
+        """The percent sign as the language writes it after a number (``%`` / no-break space and ``%``)."""
+        return "%" if self.lang == "en" else f"{NBSP}%"
+
     # -- dates -------------------------------------------------------------
     def date(self, d: Any, style: str = "long") -> str:
         """A date: ``5 March 2024`` / ``5 марта 2024 г.`` (``style="short"``: ``5 Mar 2024`` /
         ``05.03.2024``; ``style="month"``: ``March 2024`` / ``март 2024``; ``style="quarter"``:
-        ``Q2 2024`` / ``II кв. 2024``)."""
+        ``Q2 2024`` / ``II кв. 2024``; ``style="month_short"``: ``Jan 2025`` / ``янв 2025``)."""
         if _is_missing(d):
             return MISSING
         ts = pd.Timestamp(d)
@@ -151,12 +174,15 @@ class Formatter:
         if style == "month":
             names = _MONTHS_EN if self.lang == "en" else _MONTHS_RU
             return f"{names[month - 1]} {year}"
+        if style == "month_short":
+            names = _MONTHS_EN_SHORT if self.lang == "en" else _MONTHS_RU_SHORT
+            return f"{names[month - 1]}{NBSP}{year}"
         if style == "short":
             if self.lang == "en":
                 return f"{day} {_MONTHS_EN_SHORT[month - 1]} {year}"
             return f"{day:02d}.{month:02d}.{year}"
         if style != "long":
-            raise ValueError(f"style must be 'long', 'short', 'month' or 'quarter', got {style!r}")
+            raise ValueError(f"style must be 'long', 'short', 'month', 'month_short' or 'quarter', got {style!r}")
         if self.lang == "en":
             return f"{day} {_MONTHS_EN[month - 1]} {year}"
         return f"{day} {_MONTHS_RU_GENITIVE[month - 1]} {year}{NBSP}г."

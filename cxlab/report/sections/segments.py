@@ -91,7 +91,7 @@ def _rfm(ctx, summary: pd.DataFrame) -> None:
     _relabel(ctx, left, t["rfm_heatmap_customers"], t["rfm_x"], t["rfm_y"], t["cbar_customers"], share=False)
     _relabel(ctx, right, t["rfm_heatmap_revenue"], t["rfm_x"], t["rfm_y"], t["cbar_revenue"], share=True)
     fig.tight_layout()
-    ctx.figure(fig, alt=t["rfm_alt"])
+    ctx.figure(fig, caption=t["rfm_caption"], name="rfm")
     ctx.caveat("rfm_caveat")
 
 
@@ -182,7 +182,7 @@ def _xyz(ctx, summary: pd.DataFrame, abc) -> None:
         _relabel(ctx, left, t["matrix_customers"], t["matrix_x"], t["matrix_y"], t["cbar_customers"], share=False)
         _relabel(ctx, right, t["matrix_revenue"], t["matrix_x"], t["matrix_y"], t["cbar_revenue"], share=True)
         fig.tight_layout()
-        ctx.figure(fig, alt=t["matrix_alt"])
+        ctx.figure(fig, caption=t["matrix_caption"], name="abc-xyz")
 
     short = xyz.customers["short_history"]
     parts = [ctx.tr("xyz_caveat", min=XYZ_MIN_MONTHS, short_n=fmt.int(short.sum()), short_share=fmt.pct(short.mean()))]
