@@ -95,16 +95,21 @@ def log_ratio_axis(fmt, ax, label: str | None = None, *, which: str = "x",
         arr = arr[np.isfinite(arr) & (arr > 0)]
         if arr.size:
             lo, hi = min(lo, arr.min()), max(hi, arr.max())
-    candidates = [0.1, 0.2, 0.25, 0.33, 0.5, 0.67, 0.75, 1.0, 1.33, 1.5, 2.0, 3.0, 4.0, 5.0, 10.0]
+    # evenly spaced on a log scale, and far enough apart that their labels never touch
+    candidates = [0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0]
     ticks = [t for t in candidates if lo * 0.98 <= t <= hi * 1.02]
     if len(ticks) > 7:
-        ticks = [t for t in ticks if t in (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)]
+        ticks = [t for t in ticks if t in (0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0)]
     if 1.0 not in ticks:
         ticks = sorted(set(ticks) | {1.0})
     axis.set_major_locator(FixedLocator(ticks))
     axis.set_minor_locator(NullLocator())
-    axis.set_major_formatter(FuncFormatter(lambda v, _pos: fmt.num(v, 2 if v < 1 and round(v, 1) != v else 1
-                                                                  if round(v) != v else 0)))
+
+    def label(v: float, _pos: Any = None) -> str:
+        digits = 0 if float(v).is_integer() else 1 if round(v, 1) == round(v, 2) else 2
+        return fmt.num(v, digits)
+
+    axis.set_major_formatter(FuncFormatter(label))
     if label is not None:
         axis.set_label_text(label)
 

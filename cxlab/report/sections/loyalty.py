@@ -138,22 +138,23 @@ def _economics(ctx, t, res, horizon) -> None:
     ctx.metric("loyalty_net_value", float(tab.loc["net_value", "estimate"]),
                ci=(tab.loc["net_value", "ci_low"], tab.loc["net_value", "ci_high"]))
     ctx.metric("loyalty_roi", float(roi) if np.isfinite(roi) else None)
+    ctx.metric("loyalty_probability_net_positive", float(tab.loc["probability_net_positive", "estimate"]))
     from cxlab.report.charts import money_axis
 
     # steps that are zero (no launch cost, no breakage given) say nothing: the chart leaves them out
     wf = e.waterfall
     shown = wf[(wf["amount"].abs() > 0.5) | wf["step"].isin(["incremental_margin", "net_value"])].reset_index(drop=True)
     divisor, word = fmt.scale(float(np.abs(np.cumsum(shown["amount"].to_numpy(float)[:-1])).max(initial=0.0)))
-    fig, ax = plt.subplots(figsize=(8, 3.8))
+    fig, ax = plt.subplots(figsize=(9, 4))
     plot_roi_waterfall(shown, labels=t["steps"], ax=ax,
-                       money=lambda x: fmt.num(x / divisor, 1 if divisor > 1 else 0))
+                       money=lambda x: fmt.num(x / divisor, 2 if divisor >= 1e6 else 1 if divisor > 1 else 0))
     money_axis(fmt, ax, t["waterfall_y"])
     ax.margins(y=0.18)  # room for the labels above the bars, inside the frame
     ax.tick_params(axis="x", labelsize=9)
     for label in ax.get_xticklabels():
         label.set_rotation(0)
         label.set_horizontalalignment("center")
-    _wrap_ticklabels(ax, 14)
+    _wrap_ticklabels(ax, 13)
     omitted = [ctx.label("steps", s) for s in wf["step"] if s not in set(shown["step"])]
     caption = ctx.plain("waterfall_caption", horizon=horizon, unit=fmt.money_unit(word))
     if omitted:

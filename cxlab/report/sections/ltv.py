@@ -137,6 +137,7 @@ def _predicted(ctx) -> None:
         ctx.text("risk_none")
         return
     ctx.text("risk_text", n=fmt.int(int(at_risk.sum())), value=fmt.money(float(value_if_alive[at_risk].sum())))
+    ctx.metric("customers_at_risk_value", float(value_if_alive[at_risk].sum()))
     # every customer at risk, most valuable first: the page shows the first 15, tables.xlsx all of them
     top = value_if_alive[at_risk].sort_values(ascending=False).index
     table = pd.DataFrame({

@@ -40,7 +40,7 @@ def _cohorts(ctx) -> None:
     if 1 in avg.index:
         m3 = fmt.pct(avg.loc[3, "rate"]) if 3 in avg.index else "—"
         ctx.text("retention_text", m1=fmt.pct(avg.loc[1, "rate"]), m3=m3)
-        ctx.metric("retention_month_1", float(avg.loc[1, "rate"]))
+        ctx.metric("retention_month_1", float(avg.loc[1, "rate"]), ci=(avg.loc[1, "ci_low"], avg.loc[1, "ci_high"]))
     later = res.table.loc[res.table["period"] > 0]
     matrix = retention_matrix(later, value="rate", complete_only=True)
     if matrix.empty:
@@ -87,7 +87,11 @@ def _localise_heatmap(ctx, ax, cohorts) -> None:
     ax.set_yticks([p for p, _ in keep], [fmt.date(c, "month_short") for _, c in keep], rotation=0)
     ax.set_ylabel(t["heatmap_y"])
     ax.set_xlabel(t["months_axis"])
-    ax.tick_params(axis="x", labelrotation=0)
+    xticks = ax.get_xticks()
+    xlabels = [lab.get_text() for lab in ax.get_xticklabels()]
+    every = 1 if len(xticks) <= 18 else 3
+    ax.set_xticks(xticks[::every], xlabels[::every], rotation=0)
+    ax.grid(False)
     colorbar = ax.collections[0].colorbar if ax.collections else None
     if colorbar is not None:
         colorbar.ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: fmt.pct(v, 0)))
@@ -172,11 +176,12 @@ def _lifetime(ctx) -> None:
         ctx.metric("median_lifetime_days" if contractual else "median_lifetime_days_repeat", float(median))
     else:
         ctx.text("km_text_no_median")
-    from cxlab.report.charts import count_axis, legend_outside, pct_axis
+    from cxlab.report.charts import legend_outside, number_axis, pct_axis
 
     fig, ax = plt.subplots(figsize=(8, 5))
     plot_survival(data=res, ax=ax, ci=True, at_risk_label=t["at_risk"])
-    count_axis(fmt, ax, t["km_x"], which="x")
+    # the at-risk rows sit under the axis' own ticks: keep them, write them the report's way
+    number_axis(fmt, ax, t["km_x"], which="x")
     pct_axis(fmt, ax, t["km_y"])
     legend_outside(ax, {"all": ctx.category("all")}, where="right", title=t["km_legend"] if group_col else None)
     fig.tight_layout()
