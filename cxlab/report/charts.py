@@ -105,11 +105,11 @@ def log_ratio_axis(fmt, ax, label: str | None = None, *, which: str = "x",
     axis.set_major_locator(FixedLocator(ticks))
     axis.set_minor_locator(NullLocator())
 
-    def label(v: float, _pos: Any = None) -> str:
+    def tick_text(v: float, _pos: Any = None) -> str:
         digits = 0 if float(v).is_integer() else 1 if round(v, 1) == round(v, 2) else 2
         return fmt.num(v, digits)
 
-    axis.set_major_formatter(FuncFormatter(label))
+    axis.set_major_formatter(FuncFormatter(tick_text))
     if label is not None:
         axis.set_label_text(label)
 

@@ -721,7 +721,7 @@ def _column_digits(series: pd.Series) -> int:
 # --------------------------------------------------------------------------- notebook entry point
 def open_report(client: str | None = None, root: str | os.PathLike | None = None,
                 overrides: Mapping[str, Any] | None = None, *, config_path: str | os.PathLike | None = None,
-                display: bool = True) -> ReportContext:
+                display: bool = True, output_dir: str | os.PathLike | None = None) -> ReportContext:
     """Set up a report in a notebook: the client's study, and the report's title.
 
     Parameters
@@ -738,6 +738,8 @@ def open_report(client: str | None = None, root: str | os.PathLike | None = None
         the result.
     display : bool
         Render in the notebook (False: record only, for tests).
+    output_dir : path, optional
+        The run's folder: figures go to ``figures/`` there (PNG at 2x and SVG).
     """
     from cxlab.config import ClientConfig, load_client_config
     from cxlab.study import Study
@@ -756,6 +758,7 @@ def open_report(client: str | None = None, root: str | os.PathLike | None = None
 
     sns.set_theme(style="whitegrid", context="notebook")
     ctx = ReportContext(Study.from_config(cfg), display=display)
+    ctx.output_dir = Path(output_dir) if output_dir else None
     ctx._emit(
         "title",
         f'<header class="cx-title"><h1>{escape(cfg.display_name)}</h1>'
