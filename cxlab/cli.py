@@ -5,6 +5,7 @@
     cxlab report --all --jobs 2            # every client, in parallel; exit 1 if any failed
     cxlab clients                          # list data/<client>/client.yml
     cxlab params                           # parameters -p accepts, with types and defaults
+    cxlab compare demo/latest-en demo/latest-ru   # two runs: figures, parameters, inputs that changed
 
 Exit codes: 0 all reports written, 1 a report failed, 2 bad usage or configuration.
 """
@@ -120,6 +121,29 @@ def params() -> None:
     for p in PARAMETERS.values():
         default = "none" if p.default is None else p.default
         typer.echo(f"{p.name:<22} {p.type_name:<26} default {default!s:<8} {p.description}")
+
+
+@app.command()
+def compare(
+    run_a: str = typer.Argument(..., help="A run: its folder, <client>/<run-id>, <client> or <client>/latest-<lang>."),
+    run_b: str = typer.Argument(..., help="The run to compare it with (same forms)."),
+    root: Optional[Path] = _ROOT,
+    as_json: bool = typer.Option(False, "--json", help="Print the comparison as JSON."),
+) -> None:
+    """Compare two report runs: headline figures side by side with their differences, the parameters
+    that changed and the input files whose fingerprint changed."""
+    from cxlab.report.compare import compare_runs
+
+    try:
+        result = compare_runs(run_a, run_b, root)
+    except (ConfigError, OSError, ValueError) as exc:
+        _fail(str(exc))
+    if as_json:
+        import json
+
+        typer.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        typer.echo(result.to_text())
 
 
 if __name__ == "__main__":  # python -m cxlab.cli

@@ -195,7 +195,7 @@ class KaplanMeierResult(Result):
             notes.append("A small log-rank p-value means the groups' survival curves differ.")
         if self.pairwise is not None:
             tables.append(("Pairwise log-rank tests", self.pairwise))
-        notes.append("Median is NaN when the curve never falls below 50% within the data.")
+        notes.append("The median is missing when the curve never falls below 50% within the data.")
         return Summary("Kaplan-Meier customer lifetime", tables, notes)
 
     def to_dict(self) -> dict[str, Any]:

@@ -85,11 +85,12 @@ class Browser:
         self._profile = tempfile.mkdtemp(prefix="cxlab-chromium-")
         to_browser_r, self._to_browser = os.pipe()
         self._from_browser, from_browser_w = os.pipe()
-        # the browser reads commands on fd 3 and writes answers on fd 4: a shell moves the pipes there
+        # the browser reads commands on fd 3 and writes answers on fd 4: bash moves the pipes there
+        # (POSIX sh may refuse descriptors above 9)
         command = " ".join([_quote(exe), *FLAGS, _quote(f"--user-data-dir={self._profile}"),
                             "--remote-debugging-pipe", "about:blank",
                             f"3<&{to_browser_r}", f"4>&{from_browser_w}"])
-        self._proc = subprocess.Popen(["/bin/sh", "-c", f"exec {command}"], pass_fds=(to_browser_r, from_browser_w),
+        self._proc = subprocess.Popen([shutil.which("bash") or "/bin/bash", "-c", f"exec {command}"], pass_fds=(to_browser_r, from_browser_w),
                                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                       start_new_session=True)
         os.close(to_browser_r)

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["Formatter", "MISSING", "NBSP"]
+__all__ = ["Formatter", "MISSING", "NBSP", "readable", "readable_summary"]
 
 NBSP = "\u00a0"
 MINUS = "\u2212"
@@ -255,3 +255,68 @@ def _auto_digits(x: Any) -> int:
     if ax >= 0.1:
         return 2
     return 3
+
+
+def readable(data: Any, *, lang: str = "en", currency: str | None = None, digits: dict[str, int] | None = None,
+             money: tuple[str, ...] = (), pct: tuple[str, ...] = ()) -> pd.DataFrame:
+    """A table as people read it, for notebooks: ``2.506664e+05`` → ``250,666``, ``inf`` → ``∞``,
+    ``NaN`` → ``—``, dates as dates; every column of one number of decimals.
+
+    Parameters
+    ----------
+    data : DataFrame or Series (or a Result with a ``summary()`` of one table)
+    lang : {"en", "ru"}
+    currency : str, optional
+        Written on the ``money`` columns.
+    digits : mapping column -> decimals, optional
+    money, pct : column names written as money / as percentages of a share (0.25 → 25%)
+
+    Columns named ``p``, ``p_value``, ``p_holm`` ... are p-values: ``< 0.001`` below a thousandth.
+    """
+    if hasattr(data, "to_frame") and not isinstance(data, pd.DataFrame):
+        data = data.to_frame()
+    if not isinstance(data, pd.DataFrame):
+        raise TypeError(f"readable expects a DataFrame or Series, got {type(data).__name__}")
+    fmt = Formatter(lang, currency or "RUB")
+    digits = dict(digits or {})
+    out = {}
+    for col in data.columns:
+        series = data[col]
+        name = str(col)
+        if name in money:
+            out[col] = [fmt.money(v, digits.get(name, 0)) for v in series]
+        elif name in pct:
+            out[col] = [fmt.pct(v, digits.get(name, 1)) for v in series]
+        elif pd.api.types.is_bool_dtype(series):
+            out[col] = [MISSING if _is_missing(v) else fmt.yes_no(bool(v)) for v in series]
+        elif pd.api.types.is_datetime64_any_dtype(series):
+            out[col] = [fmt.date(v, "short") for v in series]
+        elif pd.api.types.is_integer_dtype(series):
+            out[col] = [fmt.int(v) for v in series]
+        elif pd.api.types.is_float_dtype(series) and (name in ("p", "pvalue") or name.startswith(("p_", "p-"))):
+            small = fmt.num(0.001, 3)
+            out[col] = [MISSING if _is_missing(v) else f"< {small}" if float(v) < 0.001 else fmt.num(v, 3)
+                        for v in series]
+        elif pd.api.types.is_float_dtype(series):
+            d = digits.get(name)
+            if d is None:
+                values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
+                finite = values[np.isfinite(values)]
+                if finite.size == 0 or np.all(finite == np.round(finite)):
+                    d = 0
+                else:
+                    biggest = float(np.abs(finite).max())
+                    d = 0 if biggest >= 1000 else 1 if biggest >= 10 else 2 if biggest >= 0.1 else 3
+            out[col] = [fmt.num(v, d) for v in series]
+        else:
+            out[col] = [MISSING if _is_missing(v) else str(v) for v in series]
+    return pd.DataFrame(out, index=data.index)
+
+
+def readable_summary(result: Any, *, lang: str = "en", currency: str | None = None) -> Any:
+    """A result's ``summary()`` with every table made :func:`readable` (renders in a notebook)."""
+    from cxlab._base import Summary
+
+    summary = result if isinstance(result, Summary) else result.summary()
+    return Summary(summary.title, [(caption, readable(table, lang=lang, currency=currency))
+                                   for caption, table in summary.tables], list(summary.notes))

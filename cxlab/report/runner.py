@@ -137,10 +137,10 @@ def _write_pdf(html: Path, pdf: Path, *, reuse_browser: bool) -> dict[str, Any]:
 
     if find_chromium() is None:
         return {"path": None, "reason": "no Chromium found (make install-test installs Debian's chromium)"}
-    browser = worker_browser() if reuse_browser else None
     try:
+        browser = worker_browser() if reuse_browser else None
         pages = write_pdf(html, pdf, browser=browser)
-    except BrowserError as exc:
+    except (BrowserError, OSError) as exc:
         if reuse_browser:
             discard_worker_browser()
         return {"path": None, "reason": f"Chromium could not print the report: {short(exc)}"}

@@ -64,11 +64,11 @@ def _cohorts(ctx) -> None:
     number_axis(fmt, ax, t["cohort_x"], which="x", integer=True)
     money_axis(fmt, ax, t["cohort_y"], values=recent["ltv"].to_numpy(float))
 
-    def cohort_name(label: str) -> str:
-        return t["cac_label"] if label == "CAC" else fmt.date(pd.Timestamp(label), "month_short")
-
-    legend_outside(ax, cohort_name, where="right", title=t["cohort_legend"])
     cohorts = sorted(recent["cohort"].unique())
+    # the plot labels cohorts by their first day (ISO); the legend names the month the reader's way
+    names = {f"{c:%Y-%m-%d}": fmt.date(c, "month_short") for c in pd.DatetimeIndex(cohorts)}
+    names["CAC"] = t["cac_label"]
+    legend_outside(ax, names, where="right", title=t["cohort_legend"])
     caption = ctx.plain("cohort_caption", n=len(cohorts), first=fmt.date(cohorts[0], "month"),
                         last=fmt.date(cohorts[-1], "month"), margin=fmt.pct(study.margin_rate, 0))
     if mean_cac is not None:

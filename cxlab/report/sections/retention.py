@@ -186,7 +186,7 @@ def _lifetime(ctx) -> None:
     legend_outside(ax, {"all": ctx.category("all")}, where="right", title=t["km_legend"] if group_col else None)
     fig.tight_layout()
     ctx.figure(fig, caption=ctx.plain("km_caption_contract" if contractual else "km_caption",
-                                      days=fmt.int(study.churn.threshold_days or 0)), name="lifetime-curves")
+                                      days=_days(ctx)), name="lifetime-curves")
     tab = res.table.reset_index()
     if "all" in set(tab["group"]):
         tab["group"] = tab["group"].map(lambda g: ctx.category(g) if g == "all" else g)
@@ -258,3 +258,8 @@ def _drivers(ctx) -> None:
     ctx.figure(fig, caption=t["hr_caption"], name="hazard-ratios")
     ctx.caveat("cox_caveat")
 
+
+def _days(ctx) -> str:
+    """The study's no-purchase threshold in days, as text ("—" for contractual churn)."""
+    days = ctx.study.churn.threshold_days
+    return "—" if days is None else ctx.fmt.int(days)

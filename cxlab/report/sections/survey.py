@@ -240,7 +240,7 @@ def _behaviour(ctx, surveys: pd.DataFrame) -> None:
     legend_outside(ax, names, where="right")
     count_axis(fmt, ax, t["km_x"], which="x")
     pct_axis(fmt, ax, t["km_y"])
-    ctx.figure(fig, caption=ctx.plain("km_caption", horizon=horizon_text, days=fmt.int(study.churn.threshold_days or 0)),
+    ctx.figure(fig, caption=ctx.plain("km_caption", horizon=horizon_text, days=_days(ctx)),
                name="survival-by-nps-group")
 
     ret = res.retention.set_index("nps_group")
@@ -288,3 +288,9 @@ def _behaviour(ctx, surveys: pd.DataFrame) -> None:
                  excess=fmt.pp(rs["excess_churn_probability"]))
         ctx.metric("detractor_revenue_at_stake", float(rs["revenue_at_stake"]), ci=(rs["ci_low"], rs["ci_high"]))
     ctx.caveat("behaviour_caveat")
+
+
+def _days(ctx) -> str:
+    """The study's no-purchase threshold in days, as text ("—" for contractual churn)."""
+    days = ctx.study.churn.threshold_days
+    return "—" if days is None else ctx.fmt.int(days)
