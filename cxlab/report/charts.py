@@ -44,12 +44,10 @@ def money_axis(fmt, ax, label: str, *, which: str = "y", values: Sequence[float]
     from matplotlib.ticker import FuncFormatter
 
     divisor, word = fmt.scale(_largest(ax, which, values))
-    digits = 0
     axis = _axis(ax, which)
-    lo, hi = ax.get_xlim() if which == "x" else ax.get_ylim()
-    span = abs(hi - lo) / divisor if divisor else 0
-    if 0 < span < 5:
-        digits = 1
+    # as many decimals as the ticks need to be told apart (0.25 million: two), and no more
+    ticks = np.asarray(axis.get_ticklocs(), dtype=float) / divisor
+    digits = next((d for d in range(3) if np.allclose(ticks, np.round(ticks, d), atol=1e-9)), 2)
     axis.set_major_formatter(FuncFormatter(lambda v, _pos: fmt.num(v / divisor, digits)))
     unit = fmt.money_unit(word)
     axis.set_label_text(f"{label}, {unit}")

@@ -254,18 +254,25 @@ def render_report(
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{run_id}-", dir=out_base))
     os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp gives 0700; a report folder is as readable as any other
     stage = "fingerprint"
+    timings: dict[str, float] = {"config": time.perf_counter() - t0}
     try:
+        mark = time.perf_counter()
         fingerprint = data_fingerprint(cfg)
         template_sha = file_sha256(template_path)
         write_json_atomic(tmp / "config.json", cfg.to_resolved())
+        timings["fingerprint"] = time.perf_counter() - mark
         stage = "execute"
+        mark = time.perf_counter()
         parameters = {"client": cfg.name, "config_path": str(tmp / "config.json"),
                       "metrics_path": str(tmp / "kernel-metrics.json"), "output_dir": str(tmp)}
         try:
             nb = execute_notebook(template_path, tmp / "report.ipynb", parameters, root_path, timeout, reuse_kernel)
         except NotebookError as exc:
             raise ReportError(cfg.name, exc.message, stage="execute", cell=exc.cell, details=exc.details) from None
+        timings["execute"] = time.perf_counter() - mark
+        timings["cells"] = sum(float(c.get("metadata", {}).get("papermill", {}).get("duration") or 0) for c in nb.cells)
         stage = "export"
+        mark = time.perf_counter()
         kernel_metrics = json.loads((tmp / "kernel-metrics.json").read_text(encoding="utf-8"))
         (tmp / "kernel-metrics.json").unlink()
         versions = library_versions()
@@ -276,8 +283,12 @@ def render_report(
 
         page = notebook_to_html(_reorder(nb), title=cfg.display_name, lang=cfg.lang, footer_html=footer)
         write_text_atomic(tmp / "report.html", page)
+        timings["html"] = time.perf_counter() - mark
         stage = "pdf"
+        mark = time.perf_counter()
         pdf = _write_pdf(tmp / "report.html", tmp / "report.pdf", reuse_browser=reuse_kernel)
+        timings["pdf"] = time.perf_counter() - mark
+        timings.update({f"kernel_{k}": v for k, v in kernel_metrics.get("timings", {}).items()})
         sections = kernel_metrics.get("sections", [])
         failed_sections = [s["name"] for s in sections if s.get("status") == "failed"]
         metrics = {
@@ -304,6 +315,7 @@ def render_report(
             "config": cfg.to_dict(), "overridden": sorted(cfg.overridden),
             "inputs": fingerprint, "template": {"path": str(template_path), "sha256": template_sha},
             "versions": versions, "outputs": _outputs(tmp, pdf),
+            "timings": {k: round(v, 3) for k, v in timings.items()},
         })
         stage = "publish"
         final = out_base / run_id

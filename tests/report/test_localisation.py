@@ -102,3 +102,26 @@ def test_client_labels_name_categories(demo_dataset):
     assert ctx.category("organic") == "самостоятельно" and ctx.category("Пермь") == "Пермь"
     legend = [t for f in ctx.figures if f["file"].endswith("lifetime-curves") for t in f["texts"]]
     assert "ВКонтакте и Телеграм" in legend and "Поиск" in legend
+
+
+def test_text_files_have_no_duplicate_keys():
+    """YAML keeps the last of two equal keys silently: a text would vanish without a trace."""
+    from importlib import resources
+
+    import yaml
+
+    class Strict(yaml.SafeLoader):
+        pass
+
+    def mapping(loader, node, deep=False):
+        keys = [loader.construct_object(k, deep=deep) for k, _ in node.value]
+        dup = {k for k in keys if keys.count(k) > 1}
+        assert not dup, f"duplicate keys {sorted(dup)} at line {node.start_mark.line + 1}"
+        return yaml.SafeLoader.construct_mapping(loader, node, deep)
+
+    Strict.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
+    files = list(resources.files("cxlab.report.sections").iterdir()) + [resources.files("cxlab.report") / n
+                                                                         for n in ("ui.yml", "metrics.yml")]
+    for f in files:
+        if f.name.endswith(".yml"):
+            yaml.load(f.read_text(encoding="utf-8"), Loader=Strict)

@@ -91,7 +91,7 @@ def _rfm(ctx, summary: pd.DataFrame) -> None:
     _relabel(ctx, left, t["rfm_heatmap_customers"], t["rfm_x"], t["rfm_y"], t["cbar_customers"], share=False)
     _relabel(ctx, right, t["rfm_heatmap_revenue"], t["rfm_x"], t["rfm_y"], t["cbar_revenue"], share=True)
     fig.tight_layout()
-    ctx.figure(fig, caption=t["rfm_caption"], name="rfm")
+    ctx.figure(fig, caption=t["rfm_figure_caption"], name="rfm")
     ctx.caveat("rfm_caveat")
 
 

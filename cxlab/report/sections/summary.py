@@ -77,15 +77,18 @@ def _findings(ctx) -> list:
     def has(*names):
         return all(n in m and m[n].value is not None for n in names)
 
+    def money(x):  # millions in words, smaller amounts in full
+        return fmt.compact_money(x, 2) if abs(x) >= 1e6 else fmt.money(x)
+
     def ci(name, kind="money"):
         lo, hi = m[name].ci
-        write = {"money": fmt.money, "pct": fmt.pct, "num": lambda v: fmt.num(v, 2)}[kind]
+        write = {"money": money, "pct": fmt.pct, "num": lambda v: fmt.num(v, 2)}[kind]
         return write(lo), write(hi)
 
     out = []
     if has("customers_at_risk_valuable", "customers_at_risk_value") and m["customers_at_risk_valuable"].value > 0:
         out.append(ctx.tr("finding_win_back", n=fmt.int(m["customers_at_risk_valuable"].value),
-                          value=fmt.money(m["customers_at_risk_value"].value), h=ctx.study.horizon_months))
+                          value=money(m["customers_at_risk_value"].value), h=ctx.study.horizon_months))
     if has("loyalty_net_value") and m["loyalty_net_value"].ci is not None:
         lo, hi = m["loyalty_net_value"].ci
         key = "finding_programme_loses" if hi < 0 else "finding_programme_pays" if lo > 0 else "finding_programme_unclear"
@@ -93,8 +96,8 @@ def _findings(ctx) -> list:
         extra = ""
         if has("loyalty_uplift_month") and m["loyalty_uplift_month"].ci is not None:
             u_lo, u_hi = ci("loyalty_uplift_month")
-            extra = ctx.tr("finding_programme_uplift", att=fmt.money(m["loyalty_uplift_month"].value), lo=u_lo, hi=u_hi)
-        out.append(ctx.join(ctx.tr(key, net=fmt.money(m["loyalty_net_value"].value), lo=lo_t, hi=hi_t,
+            extra = ctx.tr("finding_programme_uplift", att=money(m["loyalty_uplift_month"].value), lo=u_lo, hi=u_hi)
+        out.append(ctx.join(ctx.tr(key, net=money(m["loyalty_net_value"].value), lo=lo_t, hi=hi_t,
                                    h=ctx.study.horizon_months), extra, sep=" " if extra else ""))
     if has("one_time_buyer_share", "retention_month_1"):
         rec = m["retention_month_1"]
@@ -106,7 +109,7 @@ def _findings(ctx) -> list:
         hr_lo, hr_hi = ci("detractor_churn_hazard_ratio", "num")
         key = "finding_detractors" if m["detractor_churn_hazard_ratio"].ci[0] > 1 else "finding_detractors_unclear"
         out.append(ctx.tr(key, hr=fmt.num(m["detractor_churn_hazard_ratio"].value, 2), hr_lo=hr_lo, hr_hi=hr_hi,
-                          value=fmt.money(m["detractor_revenue_at_stake"].value), lo=lo, hi=hi))
+                          value=money(m["detractor_revenue_at_stake"].value), lo=lo, hi=hi))
     if has("at_risk_revenue_share", "champions_share"):
         out.append(ctx.tr("finding_segments", champions=fmt.pct(m["champions_share"].value, 0),
                           champions_revenue=fmt.pct(m["champions_revenue_share"].value, 0)
