@@ -365,3 +365,23 @@ def test_the_browser_check_catches_what_it_looks_for(tmp_path):
         page.media("print")
         page.resize(A4_CONTENT_PX)
         assert page.evaluate(_WIDE_TABLES)
+
+
+def test_russian_metrics_json_and_footer_speak_russian(rendered):
+    """metrics.json's labels and definitions, and the footer's words, follow the report's language; the
+    parameter names stay as client.yml and -p spell them (in <code>, beside their Russian names)."""
+    html, metrics = _require(rendered, "demo_ru")
+    latin = re.compile(r"[A-Za-z]{3,}")
+    allowed = {"NPS", "CSAT", "CES", "RFM", "ABC", "XYZ", "ROI", "BG", "NBD"}
+    for name, detail in metrics["details"].items():
+        for key in ("label", "definition", "population"):
+            words = set(latin.findall(detail[key])) - allowed
+            assert not words, (name, key, detail[key])
+    footer = BeautifulSoup(html, "html.parser").find("footer", id="reproducibility")
+    for code in footer.find_all("code"):
+        code.decompose()
+    text = footer.get_text(" ")
+    assert "окно наблюдения" in text and "нет покупок 90 дн." in text and "задан только для этого запуска" not in text
+    # what is left in Latin script: versions of the libraries, file paths and digests, currency code
+    words = set(latin.findall(footer.find("h3").find_next("table").get_text(" "))) - allowed
+    assert words <= {"Demo", "Retail", "RUB"}, words
