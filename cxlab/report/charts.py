@@ -164,8 +164,10 @@ def legend_outside(ax, names: Mapping[str, str] | Callable[[str], str] | None = 
         rename = names if callable(names) else (lambda s: names.get(s, s))
         labels = [rename(lab) for lab in labels]
     if where == "right":
-        ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, title=title,
-                  ncol=ncol or (1 if len(labels) <= 14 else 2), fontsize="small", title_fontsize="small")
+        legend = ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False,
+                           title=title, ncol=ncol or (1 if len(labels) <= 14 else 2), fontsize="small",
+                           title_fontsize="small")
+        _room_on_the_right(ax, legend)
     elif where == "below":
         ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.18), frameon=False, title=title,
                   ncol=ncol or min(len(labels), 4), fontsize="small", title_fontsize="small")
@@ -174,6 +176,20 @@ def legend_outside(ax, names: Mapping[str, str] | Callable[[str], str] | None = 
                   ncol=ncol or min(len(labels), 4), fontsize="small", title_fontsize="small")
     else:
         raise ValueError(f"where must be 'right', 'below' or 'above', got {where!r}")
+
+
+def _room_on_the_right(ax, legend) -> None:
+    """Narrow the plot so the legend beside it lies inside the figure: the figure keeps the size it
+    was given (readable at print size) and is drawn in one pass (see ``context._png_bytes``)."""
+    fig = ax.figure
+    if fig.get_layout_engine() is not None and not type(fig.get_layout_engine()).__name__.startswith("PlaceHolder"):
+        return
+    width_in = legend.get_window_extent(fig.canvas.get_renderer()).width / fig.dpi
+    fig_w = fig.get_size_inches()[0]
+    pos = ax.get_position()
+    right = (fig_w - width_in - 0.1) / fig_w - 0.01 * pos.width
+    if right < pos.x1 and right > pos.x0 + 0.3:
+        fig.subplots_adjust(right=right)
 
 
 def style_axes(ax, *, title: str | None = None, xlabel: str | None = None, ylabel: str | None = None) -> None:
