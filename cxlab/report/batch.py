@@ -202,15 +202,18 @@ def _latest_runs(folder: Path) -> dict[str, dict[str, Any]]:
     return runs
 
 
-def _headline_cells(folder: Path, info: Mapping[str, Any]) -> tuple[str, str]:
-    """(display name, headline figures as text) from a run's metrics.json."""
+LANGUAGE_NAMES = {"en": "English", "ru": "Русский"}
+
+
+def _headline_cells(folder: Path, info: Mapping[str, Any]) -> tuple[str, list[str]]:
+    """(display name, headline figures as lines of text) from a run's metrics.json."""
     from cxlab.report.context import metric_definitions
     from cxlab.report.formatting import Formatter
 
     try:
         metrics = json.loads((folder / info["metrics"]).read_text(encoding="utf-8"))
     except (OSError, ValueError, KeyError):
-        return "", ""
+        return "", []
     fmt = Formatter("en", metrics.get("currency", "RUB"))
     definitions = metric_definitions()
     parts = []
@@ -225,7 +228,7 @@ def _headline_cells(folder: Path, info: Mapping[str, Any]) -> tuple[str, str]:
         if "ci_low" in detail and "ci_high" in detail:
             text += f" ({fmt.auto(detail['ci_low'], kind, d.digits)} to {fmt.auto(detail['ci_high'], kind, d.digits)})"
         parts.append(f"{d.label('en')}: {text}")
-    return str(metrics.get("display_name", "")), "; ".join(parts)
+    return str(metrics.get("display_name", "")), parts
 
 
 def write_index(root: str | os.PathLike | None = None, results: Iterable[RunResult] | None = None) -> Path:
@@ -258,15 +261,15 @@ def write_index(root: str | os.PathLike | None = None, results: Iterable[RunResu
     rows = []
     for client in sorted(set(latest) | set(failures)):
         runs = latest.get(client, {})
-        reports_cell, display, figures = [], client, ""
+        reports_cell, display, figures = [], client, []
         for lang in sorted(runs):
             info = runs[lang]
-            links = [f'<a href="{e(client)}/{e(info["html"])}">{e(lang)}</a>']
+            links = [f'<a href="{e(client)}/{e(info["html"])}">{e(LANGUAGE_NAMES.get(lang, lang))}</a>']
             for key, word in (("pdf", "PDF"), ("tables", "Excel")):
                 if info.get(key):
                     links.append(f'<a href="{e(client)}/{e(info[key])}">{word}</a>')
             finished = str(info.get("finished", ""))[:16].replace("T", " ")
-            reports_cell.append(f"{' · '.join(links)} <span class=\"cx-note\">{e(finished)}</span>")
+            reports_cell.append(f"{' · '.join(links)}<br><span class=\"cx-note\">{e(finished)} UTC</span>")
         if runs:
             first = runs[sorted(runs)[0]]
             name, figures = _headline_cells(reports / client, first)
@@ -276,8 +279,10 @@ def write_index(root: str | os.PathLike | None = None, results: Iterable[RunResu
             note = e(failures[client]) + (" (links: last good reports)" if runs else "")
         else:
             status, note = '<span class="cx-status-ok">ok</span>', ""
+        figure_list = "".join(f"<li>{e(f)}</li>" for f in figures)
         rows.append(f"<tr><td><b>{e(display)}</b><br><span class=\"cx-note\">{e(client)}</span></td><td>{status}</td>"
-                    f"<td>{'<br>'.join(reports_cell) or '—'}</td><td>{e(figures)}</td><td>{note}</td></tr>")
+                    f"<td>{'<br>'.join(reports_cell) or '—'}</td><td><ul class=\"cx-index-figures\">{figure_list}</ul></td>"
+                    f"<td>{note}</td></tr>")
     stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     body = (
         f"<h1>cxlab reports</h1><p>Updated {e(stamp)}. {len(latest)} client(s) with a report"

@@ -243,12 +243,12 @@ def test_index_shows_display_names_languages_and_headline_figures(rendered):
     demo = rows["demo"]
     assert demo.find("b").get_text() == "Demo Retail"
     links = {a.get_text(): a["href"] for a in demo.find_all("a")}
-    assert {"en", "ru", "PDF", "Excel"} <= set(links)
+    assert {"English", "Русский", "PDF", "Excel"} <= set(links)
     for href in links.values():
         assert (rendered["root"] / "reports" / href).is_file(), href
     assert rows["demo_ru"].find("b").get_text() == "Демо-ритейл"
-    figures = demo.find_all("td")[3].get_text()
-    assert "Customers: 2,000" in figures and "Predicted value per customer" in figures
+    figures = [li.get_text() for li in demo.find_all("td")[3].find_all("li")]
+    assert "Customers: 2,000" in figures and any(f.startswith("Predicted value per customer") for f in figures)
 
 
 # --------------------------------------------------------------------------- outputs beside the report
