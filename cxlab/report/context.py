@@ -370,7 +370,7 @@ class ReportContext:
         if total > len(shown):
             note = f'<p class="cx-note">{escape(ui_texts()[self.lang]["rows_shown"].format(n=len(shown), total=total))}</p>'
         return (
-            f'<div class="cx-table-wrap"><table class="cx-table">{cap}<thead><tr>{"".join(head_cells)}</tr></thead>'
+            f'<div class="cx-table-wrap"><table class="cx-table{" cx-short" if len(shown) <= 20 else ""}">{cap}<thead><tr>{"".join(head_cells)}</tr></thead>'
             f'<tbody>{"".join(body_rows)}</tbody></table>{note}</div>'
         )
 
