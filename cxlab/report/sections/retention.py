@@ -51,8 +51,9 @@ def _cohorts(ctx) -> None:
     top = float(np.nanmax(matrix.to_numpy(dtype=float)))
     vmax = min(1.0, max(0.05, np.ceil(top * 20) / 20))  # the colour scale ends just above the highest rate
     fig, ax = plt.subplots(figsize=(10, min(2.2 + 0.24 * n_rows, 11)))
-    plot_retention_heatmap(data=later, ax=ax, annot=annotate, vmin=0.0, vmax=vmax,
-                           cbar_kws={"label": t["heatmap_cbar"]})
+    # every tick labelled (they are thinned below): seaborn's "auto" would draw the figure once to measure them
+    plot_retention_heatmap(data=later, ax=ax, annot=annotate, vmin=0.0, vmax=vmax, xticklabels=True,
+                           yticklabels=True, cbar_kws={"label": t["heatmap_cbar"]})
     _localise_heatmap(ctx, ax, cohorts)
     if annotate:
         for text in ax.texts:
@@ -131,7 +132,8 @@ def _churn(ctx) -> None:
         t["col_false"]: rec["false_churn_rate"].to_numpy(float),
         t["col_flagged"]: rec["share_flagged"].to_numpy(float),
     })
-    ctx.table(table, formats={t["col_quantile"]: "pct", t["col_false"]: "pct", t["col_flagged"]: "pct"})
+    ctx.table(table, formats={t["col_quantile"]: "pct", t["col_false"]: "pct", t["col_flagged"]: "pct"},
+              caption=t["threshold_caption"])
 
 
 # --------------------------------------------------------------------------- lifetime curves

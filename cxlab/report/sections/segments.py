@@ -120,7 +120,8 @@ def _abc(ctx, summary: pd.DataFrame):
         t["col_customer_share"]: classes["customer_share"].to_numpy(dtype=float),
         t["col_revenue"]: classes["revenue"].to_numpy(dtype=float),
         t["col_revenue_share"]: classes["revenue_share"].to_numpy(dtype=float),
-    }), formats={t["col_customer_share"]: "pct", t["col_revenue"]: "money", t["col_revenue_share"]: "pct"})
+    }), formats={t["col_customer_share"]: "pct", t["col_revenue"]: "money", t["col_revenue_share"]: "pct"},
+        caption=t["abc_caption"])
     ctx.caveat("abc_caveat")
     return abc
 
@@ -213,7 +214,7 @@ def _repeat(ctx, summary: pd.DataFrame) -> None:
             t["col_customers"]: by_year["customers"].to_numpy(dtype=np.int64),
             t["col_repeat"]: by_year["repeat_customers"].to_numpy(dtype=np.int64),
             t["col_repeat_rate"]: by_year["repeat_rate"].to_numpy(dtype=float),
-        }), formats={t["col_repeat_rate"]: "pct"})
+        }), formats={t["col_repeat_rate"]: "pct"}, caption=t["repeat_caption"])
     ctx.caveat("repeat_caveat")
 
 
