@@ -28,6 +28,10 @@ $(VENV)/bin/python:
 $(VENV)/.installed-core: pyproject.toml constraints.txt | $(VENV)/bin/python
 	$(PIP) install --quiet -c constraints.txt -e .
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
+	@# Every report is printed to PDF, and the report tests open it, with Debian's headless Chromium.
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 \
+	  || { apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core; } \
+	  || echo "WARNING: no Chromium and could not install one: reports get no PDF, the browser tests fail in CI"
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml constraints.txt $(VENV)/.installed-core

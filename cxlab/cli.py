@@ -6,6 +6,7 @@
     cxlab clients                          # list data/<client>/client.yml
     cxlab params                           # parameters -p accepts, with types, defaults and ranges
     cxlab clean --keep 3 --dry-run         # prune old and failed runs and stale temporaries in reports/
+    cxlab compare demo/latest-en demo/latest-ru   # two runs: figures, parameters, inputs that changed
 
 Exit codes: 0 all reports written, 1 a report failed (or a client folder could not be used, or an
 internal error: its traceback goes to a log file named in the message), 2 bad usage, configuration or
@@ -211,6 +212,30 @@ def clean(
     size = sum(i.bytes for i in done) / 2**20
     typer.echo(f"{verb} {len(done)} item(s), {size:.1f} MiB; kept {len(plan.kept)} finished run(s)")
     raise typer.Exit(1 if plan.errors else 0)
+
+
+@app.command()
+@_guarded
+def compare(
+    run_a: str = typer.Argument(..., help="A run: its folder, <client>/<run-id>, <client> or <client>/latest-<lang>."),
+    run_b: str = typer.Argument(..., help="The run to compare it with (same forms)."),
+    root: Optional[Path] = _ROOT,
+    as_json: bool = typer.Option(False, "--json", help="Print the comparison as JSON."),
+) -> None:
+    """Compare two report runs: headline figures side by side with their differences, the parameters
+    that changed and the input files whose fingerprint changed."""
+    from cxlab.report.compare import compare_runs
+
+    try:
+        result = compare_runs(run_a, run_b, root)
+    except (ConfigError, OSError, ValueError) as exc:
+        _fail(str(exc))
+    if as_json:
+        import json
+
+        typer.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        typer.echo(result.to_text())
 
 
 if __name__ == "__main__":  # python -m cxlab.cli

@@ -27,6 +27,9 @@ files are and how their columns map onto the data contract
       breakage: 0.2                      # share of rewards never redeemed
       observation_end: 2024-12-31        # default: last transaction date
       calibration_end: null              # default: the last third of the window is held out
+    labels:                              # optional: the client's words for its categories in reports
+      call_center: Контакт-центр         #   one text for every language,
+      S02: {en: Tverskaya store, ru: Магазин на Тверской}   # or one per language
 
 The rules that turn these into the facts of a study (window, split, churn
 definition, margin) live in one place, :mod:`cxlab.study`.
@@ -90,7 +93,7 @@ TABLE_NAMES = ("transactions", "customers", "surveys")
 #: read_table options a client file may set per table (besides ``path`` and ``columns``).
 READ_OPTIONS = ("encoding", "sep", "decimal", "dayfirst", "sheet", "date_format", "timezone", "strip_leading_zeros",
                 "header_line")
-TOP_LEVEL_KEYS = ("name", "display_name", "language", "lang", "currency", "data", "parameters")
+TOP_LEVEL_KEYS = ("name", "display_name", "language", "lang", "currency", "data", "parameters", "labels")
 
 
 class ConfigError(ValueError):
@@ -482,6 +485,8 @@ class ClientConfig:
     path: Path
     #: Names of the parameters set for this run only (``-p``), shown as such in the footer.
     overridden: frozenset = frozenset()
+    #: The client's words for its own categories in reports: ``{value: text}`` or ``{value: {en: .., ru: ..}}``.
+    labels: dict = field(default_factory=dict)
 
     @property
     def folder(self) -> Path:
@@ -533,6 +538,7 @@ class ClientConfig:
                               "options": dict(src.options), "engine": src.engine}
                        for name, src in self.tables.items()},
             "root": str(self.root), "path": str(self.path), "overridden": sorted(self.overridden),
+            "labels": dict(self.labels),
         }
 
     @classmethod
@@ -549,7 +555,8 @@ class ClientConfig:
                   for name, t in source["tables"].items()}
         return cls(name=source["name"], display_name=source["display_name"], lang=source["lang"],
                    currency=source["currency"], tables=tables, params=params, root=Path(source["root"]),
-                   path=Path(source["path"]), overridden=frozenset(source.get("overridden", ())))
+                   path=Path(source["path"]), overridden=frozenset(source.get("overridden", ())),
+                   labels=dict(source.get("labels") or {}))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able view (dates as ISO text, paths relative to the root)."""
@@ -683,7 +690,7 @@ def load_client_config(
 
     cfg = ClientConfig(
         name=name, display_name=display_name, lang=lang, currency=currency,
-        tables=tables, params=params, root=root_path, path=path,
+        tables=tables, params=params, root=root_path, path=path, labels=_read_labels(raw.get("labels"), file),
     )
     return cfg.with_overrides(overrides)
 
@@ -966,6 +973,31 @@ def _check_reachable(path: Path, folder: Path, value: Any, file: str, key: str) 
                 entry = Path(dirpath) / name
                 if entry.is_symlink() and not _inside(entry.resolve(), folder):
                     raise _outside(f"{value!r} reaches {entry}, which", entry.resolve(), folder, file, key)
+
+
+def _read_labels(raw: Any, file: str) -> dict[str, Any]:
+    """``labels:``: the client's words for its category values, ``{value: text}`` or ``{value: {en: .., ru: ..}}``."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ConfigError("expected a mapping of category value -> text (or -> {en: text, ru: text})",
+                          file=file, key="labels")
+    out: dict[str, Any] = {}
+    for key, value in raw.items():
+        if isinstance(value, dict):
+            bad = sorted(set(value) - set(LANGUAGES))
+            if bad or not all(isinstance(v, (str, int, float)) for v in value.values()):
+                raise ConfigError(f"expected text per language {list(LANGUAGES)}, got {value!r}", file=file,
+                                  key=f"labels.{key}")
+            out[str(key)] = {lang: str(v) for lang, v in value.items()}
+        elif isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            out[str(key)] = str(value)
+        for text in (out.get(str(key)).values() if isinstance(out.get(str(key)), dict) else [out.get(str(key))]):
+            if text is not None and len(text) > MAX_TEXT:
+                raise ConfigError(f"a label is at most {MAX_TEXT} characters", file=file, key=f"labels.{key}")
+        else:
+            raise ConfigError(f"expected text, got {value!r}", file=file, key=f"labels.{key}")
+    return out
 
 
 def _read_tables(data: Any, folder: Path, root: Path, file: str) -> dict[str, TableSource]:

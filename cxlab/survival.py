@@ -195,7 +195,7 @@ class KaplanMeierResult(Result):
             notes.append("A small log-rank p-value means the groups' survival curves differ.")
         if self.pairwise is not None:
             tables.append(("Pairwise log-rank tests", self.pairwise))
-        notes.append("Median is NaN when the curve never falls below 50% within the data.")
+        notes.append("The median is missing when the curve never falls below 50% within the data.")
         return Summary("Kaplan-Meier customer lifetime", tables, notes)
 
     def to_dict(self) -> dict[str, Any]:
@@ -355,10 +355,12 @@ def _rmst_from_aggregate(tab: pd.DataFrame, tau: float) -> dict[str, float]:
     return restricted_mean(times, status, tau, weights=wts)
 
 
-def plot_survival(data, *, at_risk: bool = True, ci: bool = True, ax=None, **kwargs):
+def plot_survival(data, *, at_risk: bool = True, ci: bool = True, ax=None, at_risk_label: str = "At risk",
+                  **kwargs):
     """Kaplan-Meier curves with confidence bands and at-risk counts under the axis.
 
-    ``data``: a :class:`KaplanMeierResult`.  Returns the Axes.
+    ``data``: a :class:`KaplanMeierResult`; ``at_risk_label``: the title of the
+    at-risk rows (a translated report passes its own words).  Returns the Axes.
     """
     import matplotlib.pyplot as plt
     from lifelines.plotting import add_at_risk_counts
@@ -378,6 +380,12 @@ def plot_survival(data, *, at_risk: bool = True, ci: bool = True, ax=None, **kwa
             # lifelines formats each label into a format string: braces in a client's category must be doubled
             labels = [str(k).replace("{", "{{").replace("}", "}}") for k in data.fitters]
             add_at_risk_counts(*data.fitters.values(), ax=ax, rows_to_show=["At risk"], labels=labels)
+        if at_risk_label != "At risk":  # lifelines writes the row title into the twin axis' tick labels
+            for other in ax.figure.axes:
+                labels = [t.get_text() for t in other.get_xticklabels()]
+                if other is not ax and any("At risk" in lab for lab in labels):
+                    other.set_xticks(other.get_xticks(), [lab.replace("At risk", at_risk_label) for lab in labels],
+                                     ha="right")
     return ax
 
 

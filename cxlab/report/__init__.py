@@ -7,6 +7,10 @@
 * :mod:`~cxlab.report.html` — the one path by which text reaches the page; the page itself.
 * :mod:`~cxlab.report.context` — :class:`ReportContext`, what a section reads and writes through.
 * :mod:`~cxlab.report.sections` — one module per analysis, its texts (en, ru) beside it as YAML.
+* :mod:`~cxlab.report.charts` — chart wording: axes, legends, ticks in the report's language and number style.
+* :mod:`~cxlab.report.export` — ``tables.xlsx`` (every table, full length) and ``report.pdf`` (A4).
+* :mod:`~cxlab.report.browser` — headless Chromium over the DevTools protocol (PDF, screenshots, layout checks).
+* :mod:`~cxlab.report.compare` — two runs side by side (``cxlab compare``).
 * :mod:`~cxlab.report.batch` — many clients in parallel processes, manifest and index page.
 
 The runner and batch parts import Papermill and nbconvert, so they are loaded

@@ -181,26 +181,74 @@ def _latest_failure(folder: Path) -> dict[str, Any] | None:
         return {"run_id": failed[-1].name[: -len(".failed")], "message": "failed (no error.json)"}
 
 
+#: Headline figures the index shows for each client (from the latest run's metrics.json).
+INDEX_METRICS = ("n_customers", "revenue_total", "repeat_purchase_rate", "clv_per_customer",
+                 "customers_at_risk_valuable", "loyalty_net_value", "nps")
+
+
+def _latest_runs(folder: Path) -> dict[str, dict[str, Any]]:
+    """The latest run per language of one client folder (``latest-<lang>.json``, or an older ``latest.json``)."""
+    runs: dict[str, dict[str, Any]] = {}
+    for path in sorted(folder.glob("latest-*.json")) + [folder / "latest.json"]:
+        if not path.is_file():
+            continue
+        try:
+            info = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        lang = info.get("lang")
+        if lang and lang not in runs and info.get("html"):
+            runs[lang] = info
+    return runs
+
+
+LANGUAGE_NAMES = {"en": "English", "ru": "Русский"}
+
+
+def _headline_cells(folder: Path, info: Mapping[str, Any]) -> tuple[str, list[str]]:
+    """(display name, headline figures as lines of text) from a run's metrics.json."""
+    from cxlab.report.context import metric_definitions
+    from cxlab.report.formatting import Formatter
+
+    try:
+        metrics = json.loads((folder / info["metrics"]).read_text(encoding="utf-8"))
+    except (OSError, ValueError, KeyError):
+        return "", []
+    fmt = Formatter("en", metrics.get("currency", "RUB"))
+    definitions = metric_definitions()
+    parts = []
+    for name in INDEX_METRICS:
+        value = metrics.get("metrics", {}).get(name)
+        if value is None or name not in definitions:
+            continue
+        d = definitions[name]
+        kind = "num" if d.kind == "days" else d.kind
+        text = fmt.auto(value, kind, d.digits if d.digits is not None else (0 if kind == "num" else None))
+        detail = metrics.get("details", {}).get(name, {})
+        if "ci_low" in detail and "ci_high" in detail:
+            text += f" ({fmt.auto(detail['ci_low'], kind, d.digits)} to {fmt.auto(detail['ci_high'], kind, d.digits)})"
+        parts.append(f"{d.label('en')}: {text}")
+    return str(metrics.get("display_name", "")), parts
+
+
 def write_index(root: str | os.PathLike | None = None, results: Iterable[RunResult] | None = None) -> Path:
-    """Write ``reports/index.html``: every client's latest report, and its failure when the last
-    run failed (a later failure than the latest good report, or a failure in ``results``)."""
+    """Write ``reports/index.html``: every client by display name, the latest report in each language
+    (HTML, PDF, Excel) with the headline figures, and the failure when the last run failed (a later
+    failure than the latest good report, or a failure in ``results``)."""
     from cxlab.report.html import escape, page
 
     root_path = find_root(root)
     reports = root_path / "reports"
     reports.mkdir(parents=True, exist_ok=True)
-    latest: dict[str, dict[str, Any]] = {}
+    latest: dict[str, dict[str, dict[str, Any]]] = {}
     failures: dict[str, str] = {}
     for folder in sorted(p for p in reports.iterdir() if p.is_dir()):
-        info = None
-        if (folder / "latest.json").is_file():
-            try:
-                info = json.loads((folder / "latest.json").read_text(encoding="utf-8"))
-                latest[folder.name] = info
-            except (OSError, ValueError):
-                pass
+        runs = _latest_runs(folder)
+        if runs:
+            latest[folder.name] = runs
+        newest = max((str(r.get("run_id", "")) for r in runs.values()), default="")
         failure = _latest_failure(folder)
-        if failure and (info is None or str(failure.get("run_id", "")) > str(info.get("run_id", ""))):
+        if failure and str(failure.get("run_id", "")) > newest:
             cell = f" [{failure['cell']}]" if failure.get("cell") else ""
             failures[folder.name] = f"{failure.get('stage', 'execute')}{cell}: {failure.get('message', '')}"
     for r in results or []:
@@ -212,25 +260,35 @@ def write_index(root: str | os.PathLike | None = None, results: Iterable[RunResu
     e = escape
     rows = []
     for client in sorted(set(latest) | set(failures)):
-        info = latest.get(client)
-        link = (f'<a href="{e(client)}/{e(info["html"])}">{e(info.get("run_id", ""))}</a>'
-                if info and info.get("html") else "—")
-        finished = e(str(info.get("finished", ""))[:19].replace("T", " ")) if info else ""
-        lang = e(info.get("lang", "")) if info else ""
+        runs = latest.get(client, {})
+        reports_cell, display, figures = [], client, []
+        for lang in sorted(runs):
+            info = runs[lang]
+            links = [f'<a href="{e(client)}/{e(info["html"])}">{e(LANGUAGE_NAMES.get(lang, lang))}</a>']
+            for key, word in (("pdf", "PDF"), ("tables", "Excel")):
+                if info.get(key):
+                    links.append(f'<a href="{e(client)}/{e(info[key])}">{word}</a>')
+            finished = str(info.get("finished", ""))[:16].replace("T", " ")
+            reports_cell.append(f"{' · '.join(links)}<br><span class=\"cx-note\">{e(finished)} UTC</span>")
+        if runs:
+            first = runs[sorted(runs)[0]]
+            name, figures = _headline_cells(reports / client, first)
+            display = name or client
         if client in failures:
             status = '<span class="cx-status-failed">failed</span>'
-            link_note = " (last good report)" if info else ""
-            rows.append(f"<tr><td>{e(client)}</td><td>{status}</td><td>{link}{link_note}</td><td>{lang}</td>"
-                        f"<td>{finished}</td><td>{e(failures[client])}</td></tr>")
+            note = e(failures[client]) + (" (links: last good reports)" if runs else "")
         else:
-            rows.append(f'<tr><td>{e(client)}</td><td><span class="cx-status-ok">ok</span></td><td>{link}</td>'
-                        f"<td>{lang}</td><td>{finished}</td><td></td></tr>")
+            status, note = '<span class="cx-status-ok">ok</span>', ""
+        figure_list = "".join(f"<li>{e(f)}</li>" for f in figures)
+        rows.append(f"<tr><td><b>{e(display)}</b><br><span class=\"cx-note\">{e(client)}</span></td><td>{status}</td>"
+                    f"<td>{'<br>'.join(reports_cell) or '—'}</td><td><ul class=\"cx-index-figures\">{figure_list}</ul></td>"
+                    f"<td>{note}</td></tr>")
     stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     body = (
         f"<h1>cxlab reports</h1><p>Updated {e(stamp)}. {len(latest)} client(s) with a report"
         f"{'; last run failed for ' + str(len(failures)) if failures else ''}.</p>"
-        '<table class="cx-index"><thead><tr><th>Client</th><th>Status</th><th>Latest report</th><th>Language</th>'
-        f"<th>Finished (UTC)</th><th>Error</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        '<table class="cx-index"><thead><tr><th>Client</th><th>Status</th><th>Latest report per language</th>'
+        f"<th>Headline figures</th><th>Error</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
     )
     out = reports / "index.html"
     write_text_atomic(out, page(body, title="cxlab reports", lang="en"))

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["Formatter", "MISSING", "NBSP"]
+__all__ = ["Formatter", "MISSING", "NBSP", "readable", "readable_summary"]
 
 NBSP = "\u00a0"
 MINUS = "\u2212"
@@ -40,6 +40,8 @@ _MONTHS_EN_SHORT = tuple(m[:3] for m in _MONTHS_EN)
 _MONTHS_RU_SHORT = ("янв", "фев", "мар", "апр", "май", "июн", "июл", "авг", "сен", "окт", "ноя", "дек")
 
 _SEPARATORS = {"en": (",", "."), "ru": (NBSP, ",")}
+#: Scales of large amounts, in words: the same words in prose, tables and chart axes.
+_SCALES = ((1e9, "billion", "млрд"), (1e6, "million", "млн"), (1e3, "thousand", "тыс."))
 
 
 def _is_missing(x: Any) -> bool:
@@ -124,7 +126,7 @@ class Formatter:
         if _is_missing(x):
             return MISSING
         value = float(x)
-        for scale, en, ru in ((1e9, "billion", "млрд"), (1e6, "million", "млн"), (1e3, "thousand", "тыс.")):
+        for scale, en, ru in _SCALES:
             if abs(value) >= scale:
                 body = self.num(value / scale, digits)
                 code = self.currency
@@ -134,11 +136,32 @@ class Formatter:
                 return f"{body}{NBSP}{ru}{NBSP}{_SYMBOLS_RU.get(code, code)}"
         return self.money(value)
 
+    def scale(self, largest: Any) -> tuple[float, str]:
+        """The divisor and its word for amounts up to ``largest``: ``(1e6, "million")`` / ``(1e6, "млн")``;
+        ``(1.0, "")`` below ten thousand."""
+        value = 0.0 if _is_missing(largest) else abs(float(largest))
+        for divisor, en, ru in _SCALES:
+            if value >= 10 * divisor or (divisor >= 1e6 and value >= divisor):
+                return divisor, en if self.lang == "en" else ru
+        return 1.0, ""
+
+    def money_unit(self, scale_word: str = "") -> str:
+        """The unit of a money axis or column: ``RUB``, ``RUB million`` / ``₽``, ``млн ₽``."""
+        if self.lang == "en":
+            code = _SYMBOLS_EN.get(self.currency) if self.currency in ("USD", "EUR", "GBP") else self.currency
+            return f"{code} {scale_word}".strip()
+        symbol = _SYMBOLS_RU.get(self.currency, self.currency)
+        return f"{scale_word}{NBSP}{symbol}" if scale_word else symbol
+
+    def percent_sign(self) -> str:
+        """The percent sign as the language writes it after a number (``%`` / no-break space and ``%``)."""
+        return "%" if self.lang == "en" else f"{NBSP}%"
+
     # -- dates -------------------------------------------------------------
     def date(self, d: Any, style: str = "long") -> str:
         """A date: ``5 March 2024`` / ``5 марта 2024 г.`` (``style="short"``: ``5 Mar 2024`` /
         ``05.03.2024``; ``style="month"``: ``March 2024`` / ``март 2024``; ``style="quarter"``:
-        ``Q2 2024`` / ``II кв. 2024``)."""
+        ``Q2 2024`` / ``II кв. 2024``; ``style="month_short"``: ``Jan 2025`` / ``янв 2025``)."""
         if _is_missing(d):
             return MISSING
         ts = pd.Timestamp(d)
@@ -151,12 +174,15 @@ class Formatter:
         if style == "month":
             names = _MONTHS_EN if self.lang == "en" else _MONTHS_RU
             return f"{names[month - 1]} {year}"
+        if style == "month_short":
+            names = _MONTHS_EN_SHORT if self.lang == "en" else _MONTHS_RU_SHORT
+            return f"{names[month - 1]}{NBSP}{year}"
         if style == "short":
             if self.lang == "en":
                 return f"{day} {_MONTHS_EN_SHORT[month - 1]} {year}"
             return f"{day:02d}.{month:02d}.{year}"
         if style != "long":
-            raise ValueError(f"style must be 'long', 'short', 'month' or 'quarter', got {style!r}")
+            raise ValueError(f"style must be 'long', 'short', 'month', 'month_short' or 'quarter', got {style!r}")
         if self.lang == "en":
             return f"{day} {_MONTHS_EN[month - 1]} {year}"
         return f"{day} {_MONTHS_RU_GENITIVE[month - 1]} {year}{NBSP}г."
@@ -229,3 +255,68 @@ def _auto_digits(x: Any) -> int:
     if ax >= 0.1:
         return 2
     return 3
+
+
+def readable(data: Any, *, lang: str = "en", currency: str | None = None, digits: dict[str, int] | None = None,
+             money: tuple[str, ...] = (), pct: tuple[str, ...] = ()) -> pd.DataFrame:
+    """A table as people read it, for notebooks: ``2.506664e+05`` → ``250,666``, ``inf`` → ``∞``,
+    ``NaN`` → ``—``, dates as dates; every column of one number of decimals.
+
+    Parameters
+    ----------
+    data : DataFrame or Series (or a Result with a ``summary()`` of one table)
+    lang : {"en", "ru"}
+    currency : str, optional
+        Written on the ``money`` columns.
+    digits : mapping column -> decimals, optional
+    money, pct : column names written as money / as percentages of a share (0.25 → 25%)
+
+    Columns named ``p``, ``p_value``, ``p_holm`` ... are p-values: ``< 0.001`` below a thousandth.
+    """
+    if hasattr(data, "to_frame") and not isinstance(data, pd.DataFrame):
+        data = data.to_frame()
+    if not isinstance(data, pd.DataFrame):
+        raise TypeError(f"readable expects a DataFrame or Series, got {type(data).__name__}")
+    fmt = Formatter(lang, currency or "RUB")
+    digits = dict(digits or {})
+    out = {}
+    for col in data.columns:
+        series = data[col]
+        name = str(col)
+        if name in money:
+            out[col] = [fmt.money(v, digits.get(name, 0)) for v in series]
+        elif name in pct:
+            out[col] = [fmt.pct(v, digits.get(name, 1)) for v in series]
+        elif pd.api.types.is_bool_dtype(series):
+            out[col] = [MISSING if _is_missing(v) else fmt.yes_no(bool(v)) for v in series]
+        elif pd.api.types.is_datetime64_any_dtype(series):
+            out[col] = [fmt.date(v, "short") for v in series]
+        elif pd.api.types.is_integer_dtype(series):
+            out[col] = [fmt.int(v) for v in series]
+        elif pd.api.types.is_float_dtype(series) and (name in ("p", "pvalue") or name.startswith(("p_", "p-"))):
+            small = fmt.num(0.001, 3)
+            out[col] = [MISSING if _is_missing(v) else f"< {small}" if float(v) < 0.001 else fmt.num(v, 3)
+                        for v in series]
+        elif pd.api.types.is_float_dtype(series):
+            d = digits.get(name)
+            if d is None:
+                values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
+                finite = values[np.isfinite(values)]
+                if finite.size == 0 or np.all(finite == np.round(finite)):
+                    d = 0
+                else:
+                    biggest = float(np.abs(finite).max())
+                    d = 0 if biggest >= 1000 else 1 if biggest >= 10 else 2 if biggest >= 0.1 else 3
+            out[col] = [fmt.num(v, d) for v in series]
+        else:
+            out[col] = [MISSING if _is_missing(v) else str(v) for v in series]
+    return pd.DataFrame(out, index=data.index)
+
+
+def readable_summary(result: Any, *, lang: str = "en", currency: str | None = None) -> Any:
+    """A result's ``summary()`` with every table made :func:`readable` (renders in a notebook)."""
+    from cxlab._base import Summary
+
+    summary = result if isinstance(result, Summary) else result.summary()
+    return Summary(summary.title, [(caption, readable(table, lang=lang, currency=currency))
+                                   for caption, table in summary.tables], list(summary.notes))

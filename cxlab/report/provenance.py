@@ -124,19 +124,29 @@ def _param_text(fmt: Formatter, name: str, value: Any, none: str) -> str:
     return str(value)
 
 
-def _study_rows(study: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """The study's resolved facts as (name, value) rows (values are the machine-readable words)."""
-    rows = [("window", f"{study['window_start']} .. {study['window_end']}")]
+def _study_rows(study: Mapping[str, Any], t: Mapping[str, Any], fmt: Formatter) -> list[tuple[str, str]]:
+    """The study's resolved facts as (name, value) rows in the report's language."""
+    v, src = t["study_values"], t["sources"]
+
+    def source(key: Any) -> str:
+        return str(src.get(str(key), key))
+
+    rows = [("window", v["window"].format(start=fmt.date(study["window_start"]), end=fmt.date(study["window_end"])))]
     cal = study["calibration"]
-    rows.append(("calibration_end", f"{cal['calibration_end']} ({cal['source']})" if cal["calibration_end"]
-                 else f"none ({cal['reason']})"))
+    rows.append(("calibration_end", v["calibration"].format(date=fmt.date(cal["calibration_end"]),
+                                                            source=source(cal["source"]))
+                 if cal["calibration_end"] else v["calibration_none"].format(reason=cal["reason"])))
     churn = study["churn"]
     if churn["kind"] == "no_purchase":
-        rows.append(("churn", f"no purchase for {churn['threshold_days']:g} days ({churn['source']})"))
+        rows.append(("churn", v["churn_no_purchase"].format(days=fmt.int(churn["threshold_days"]),
+                                                            source=source(churn["source"]))))
+    elif churn["kind"] == "contractual":
+        rows.append(("churn", v["churn_contractual"]))
     else:
-        rows.append(("churn", churn["kind"] + (f" ({churn['reason']})" if churn.get("reason") else "")))
-    rows.append(("margin_rate", f"{study['margin_rate']:.4f} ({study['margin_source']})"))
-    rows.append(("units", f"models {study['unit']}, cohorts {study['period']}, lifetimes {study['duration_unit']}"))
+        rows.append(("churn", v["churn_unavailable"].format(reason=churn.get("reason", ""))))
+    rows.append(("margin_rate", v["margin"].format(rate=fmt.pct(study["margin_rate"], 2),
+                                                   source=source(study["margin_source"]))))
+    rows.append(("units", v["units"]))
     return rows
 
 
@@ -148,15 +158,17 @@ def footer_html(cfg: Any, fingerprint: dict[str, Any], versions: Mapping[str, st
     fmt = Formatter(cfg.lang, cfg.currency)
     e = escape
     overridden = set(getattr(cfg, "overridden", ()))
+    names = t["param_names"]
     params = "".join(
-        f"<tr><td>{e(k)}</td><td>{e(_param_text(fmt, k, v, t['none']))}"
+        f"<tr><td>{e(names.get(k, k))} <code>{e(k)}</code></td><td>{e(_param_text(fmt, k, v, t['none']))}"
         + (f' <span class="cx-overridden">({e(t["overridden"])})</span>' if k in overridden else "")
         + "</td></tr>"
         for k, v in cfg.all_params().items()
     )
     study_html = ""
     if study:
-        rows = "".join(f"<tr><td>{e(k)}</td><td>{e(v)}</td></tr>" for k, v in _study_rows(study))
+        rows = "".join(f"<tr><td>{e(t['study_rows'].get(k, k))}</td><td>{e(v)}</td></tr>"
+                       for k, v in _study_rows(study, t, fmt))
         study_html = f'<h3>{e(t["study"])}</h3><table class="cx-study">{rows}</table>'
     files = "".join(
         f"<tr><td>{e(table)}</td><td>{e(f['path'])}</td><td>{e(fmt.int(f['bytes']))}</td><td><code>{e(f['sha256'])}</code></td></tr>"

@@ -12,10 +12,17 @@ Steps of :func:`render_report`:
 4. move the executive summary to the top, add the reproducibility footer,
    convert to HTML without code (:mod:`cxlab.report.html`) and check that the
    page loads nothing from outside the file and runs no script;
-5. write ``report.html``, ``metrics.json``, ``run.json`` and the executed
-   ``report.ipynb`` into the temporary folder, then rename it to
+5. write ``report.html``, ``report.pdf``, ``metrics.json``, ``run.json`` and
+   the executed ``report.ipynb`` into the temporary folder (the kernel has
+   written ``tables.xlsx`` and ``figures/`` there), then rename it to
    ``reports/<client>/<run-id>/`` in one ``os.replace`` and update
-   ``reports/<client>/latest.json`` and ``latest.html`` (both atomically).
+   ``reports/<client>/latest-<lang>.{json,html}``, ``latest.json`` (the latest
+   run per language) and ``latest.html`` (the client's own language), each atomically.
+
+Beside ``report.html`` every run writes ``report.pdf`` (A4, printed by headless
+Chromium, :mod:`cxlab.report.export`), ``tables.xlsx`` (every table, full
+length) and ``figures/`` (each chart as PNG at twice the page's resolution and
+as SVG, for slides).
 
 A crash at any step leaves either nothing or a folder whose name starts with
 ``.tmp-`` (or ends with ``.failed``, holding ``error.json`` and the partly
@@ -123,6 +130,74 @@ def _new_run_id(started: _dt.datetime, lang: str) -> str:
     return f"{started:%Y%m%dT%H%M%S}{started.microsecond // 1000:03d}Z-{lang}-{secrets.token_hex(3)}"
 
 
+def _write_pdf(html: Path, pdf: Path, *, reuse_browser: bool) -> dict[str, Any]:
+    """``report.pdf`` beside the HTML (A4, Chromium); without Chromium the run goes on and says so."""
+    from cxlab.report.browser import BrowserError, find_chromium
+    from cxlab.report.export import write_pdf
+
+    if find_chromium() is None:
+        return {"path": None, "reason": "no Chromium found (make install-test installs Debian's chromium)"}
+    try:
+        browser = worker_browser() if reuse_browser else None
+        pages = write_pdf(html, pdf, browser=browser)
+    except (BrowserError, OSError) as exc:
+        if reuse_browser:
+            discard_worker_browser()
+        return {"path": None, "reason": f"Chromium could not print the report: {short(exc)}"}
+    return {"path": "report.pdf", "pages": pages}
+
+
+def _outputs(folder: Path, pdf: Mapping[str, Any]) -> dict[str, Any]:
+    figures = sorted(p.name for p in (folder / "figures").glob("*")) if (folder / "figures").is_dir() else []
+    return {"html": "report.html", "pdf": dict(pdf), "tables": "tables.xlsx" if (folder / "tables.xlsx").is_file()
+            else None, "figures": figures, "metrics": "metrics.json", "notebook": "report.ipynb"}
+
+
+def _publish_latest(out_base: Path, final: Path, cfg: Any, run_id: str) -> None:
+    """Point ``latest-<lang>.{json,html}`` at the new run; ``latest.json`` lists the latest run per
+    language, and ``latest.html`` is the latest report in the client's own language (a run with
+    ``-p lang=..`` in another language never replaces it)."""
+    entry = {"run_id": run_id, "lang": cfg.lang, "html": f"{run_id}/report.html", "metrics": f"{run_id}/metrics.json",
+             "pdf": f"{run_id}/report.pdf" if (final / "report.pdf").is_file() else None,
+             "tables": f"{run_id}/tables.xlsx" if (final / "tables.xlsx").is_file() else None,
+             "finished": _dt.datetime.now(_dt.timezone.utc).isoformat()}
+    write_json_atomic(out_base / f"latest-{cfg.lang}.json", entry)
+    copy_atomic(final / "report.html", out_base / f"latest-{cfg.lang}.html")
+    by_lang = {}
+    for path in sorted(out_base.glob("latest-*.json")):
+        try:
+            info = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        by_lang[info.get("lang", path.stem[len("latest-"):])] = info
+    write_json_atomic(out_base / "latest.json", {**entry, "by_lang": by_lang})
+    if "lang" not in cfg.overridden:
+        copy_atomic(final / "report.html", out_base / "latest.html")
+
+
+_WORKER_BROWSER: Any = None
+
+
+def worker_browser() -> Any:
+    """The Chromium a batch worker keeps between clients for their PDFs (started on first use)."""
+    global _WORKER_BROWSER
+    if _WORKER_BROWSER is None:
+        import atexit
+
+        from cxlab.report.browser import Browser
+
+        _WORKER_BROWSER = Browser()
+        atexit.register(discard_worker_browser)
+    return _WORKER_BROWSER
+
+
+def discard_worker_browser() -> None:
+    global _WORKER_BROWSER
+    browser, _WORKER_BROWSER = _WORKER_BROWSER, None
+    if browser is not None:
+        browser.close()
+
+
 # --------------------------------------------------------------------------- entry points
 def render_report(
     client: str | os.PathLike,
@@ -179,18 +254,25 @@ def render_report(
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{run_id}-", dir=out_base))
     os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp gives 0700; a report folder is as readable as any other
     stage = "fingerprint"
+    timings: dict[str, float] = {"config": time.perf_counter() - t0}
     try:
+        mark = time.perf_counter()
         fingerprint = data_fingerprint(cfg)
         template_sha = file_sha256(template_path)
         write_json_atomic(tmp / "config.json", cfg.to_resolved())
+        timings["fingerprint"] = time.perf_counter() - mark
         stage = "execute"
+        mark = time.perf_counter()
         parameters = {"client": cfg.name, "config_path": str(tmp / "config.json"),
-                      "metrics_path": str(tmp / "kernel-metrics.json")}
+                      "metrics_path": str(tmp / "kernel-metrics.json"), "output_dir": str(tmp)}
         try:
             nb = execute_notebook(template_path, tmp / "report.ipynb", parameters, root_path, timeout, reuse_kernel)
         except NotebookError as exc:
             raise ReportError(cfg.name, exc.message, stage="execute", cell=exc.cell, details=exc.details) from None
+        timings["execute"] = time.perf_counter() - mark
+        timings["cells"] = sum(float(c.get("metadata", {}).get("papermill", {}).get("duration") or 0) for c in nb.cells)
         stage = "export"
+        mark = time.perf_counter()
         kernel_metrics = json.loads((tmp / "kernel-metrics.json").read_text(encoding="utf-8"))
         (tmp / "kernel-metrics.json").unlink()
         versions = library_versions()
@@ -201,6 +283,12 @@ def render_report(
 
         page = notebook_to_html(_reorder(nb), title=cfg.display_name, lang=cfg.lang, footer_html=footer)
         write_text_atomic(tmp / "report.html", page)
+        timings["html"] = time.perf_counter() - mark
+        stage = "pdf"
+        mark = time.perf_counter()
+        pdf = _write_pdf(tmp / "report.html", tmp / "report.pdf", reuse_browser=reuse_kernel)
+        timings["pdf"] = time.perf_counter() - mark
+        timings.update({f"kernel_{k}": v for k, v in kernel_metrics.get("timings", {}).items()})
         sections = kernel_metrics.get("sections", [])
         failed_sections = [s["name"] for s in sections if s.get("status") == "failed"]
         metrics = {
@@ -226,7 +314,8 @@ def render_report(
             "duration_s": round(time.perf_counter() - t0, 3),
             "config": cfg.to_dict(), "overridden": sorted(cfg.overridden),
             "inputs": fingerprint, "template": {"path": str(template_path), "sha256": template_sha},
-            "versions": versions,
+            "versions": versions, "outputs": _outputs(tmp, pdf),
+            "timings": {k: round(v, 3) for k, v in timings.items()},
         })
         stage = "publish"
         final = out_base / run_id
@@ -250,10 +339,7 @@ def render_report(
         raise  # KeyboardInterrupt / SystemExit: stop, after leaving the .failed folder
 
     html_path = final / "report.html"
-    latest = {"run_id": run_id, "lang": cfg.lang, "html": f"{run_id}/report.html",
-              "metrics": f"{run_id}/metrics.json", "finished": _dt.datetime.now(_dt.timezone.utc).isoformat()}
-    write_json_atomic(out_base / "latest.json", latest)
-    copy_atomic(html_path, out_base / "latest.html")
+    _publish_latest(out_base, final, cfg, run_id)
     return RunResult(
         client=cfg.name, status=status, duration_s=round(time.perf_counter() - t0, 3), run_id=run_id,
         lang=cfg.lang, html=str(html_path), metrics=str(final / "metrics.json"), run_dir=str(final),

@@ -1,6 +1,8 @@
 """ReportContext (recording mode, no kernel): texts from templates, tables, figures, metrics, sections."""
 from __future__ import annotations
 
+import base64
+
 import json
 
 import matplotlib
@@ -126,14 +128,34 @@ def test_figure_embedded_png_and_closed():
     ctx = make_ctx()
     fig, ax = plt.subplots()
     ax.plot([0, 1], [1, 0])
-    ctx.figure(fig, alt='a "line" <x>')
+    ax.set_title("Falling <line>")
+    ctx.figure(fig, caption='What a "line" <x> shows', alt='a "line" <x>')
     assert not plt.fignum_exists(fig.number)
-    img = BeautifulSoup(ctx.to_html(), "html.parser").img
+    soup = BeautifulSoup(ctx.to_html(), "html.parser")
+    img = soup.img
     assert img["src"].startswith("data:image/png;base64,") and img["alt"] == 'a "line" <x>'
+    assert " ".join(soup.figcaption.get_text(" ").split()) == 'Figure 1. What a "line" <x> shows'
+    png = base64.b64decode(img["src"].split(",", 1)[1])
+    assert int.from_bytes(png[16:20], "big") // 2 == int(img["width"])  # drawn at 2x, shown at 1x
+    assert "Falling <line>" in ctx.figures[0]["texts"] and ctx.figures[0]["number"] == 1
     fig2, ax2 = plt.subplots()
-    ctx.figure(ax2)  # an Axes is accepted too
+    ctx.figure(ax2, caption="An Axes is accepted too")
+    assert ctx.figures[1]["number"] == 2
     with pytest.raises(TypeError):
-        ctx.figure("not a figure")
+        ctx.figure("not a figure", caption="x")
+    with pytest.raises(ValueError, match="caption"):
+        ctx.figure(plt.subplots()[0], caption=" ")
+
+
+def test_figure_files_written_when_the_run_has_a_folder(tmp_path):
+    ctx = make_ctx()
+    ctx.output_dir = tmp_path
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [1, 0])
+    ctx.section = "overview"
+    ctx.figure(fig, caption="A line", name="line")
+    assert (tmp_path / "figures" / "01-overview-line.png").read_bytes()[:4] == b"\x89PNG"
+    assert "<svg" in (tmp_path / "figures" / "01-overview-line.svg").read_text(encoding="utf-8")
 
 
 def test_same_figure_same_bytes():
@@ -141,7 +163,7 @@ def test_same_figure_same_bytes():
         ctx = make_ctx()
         fig, ax = plt.subplots()
         ax.bar(["a", "b"], [3, 4])
-        ctx.figure(fig)
+        ctx.figure(fig, caption="Bars")
         return ctx.to_html()
 
     assert draw() == draw()
@@ -153,7 +175,7 @@ def test_seaborn_grid_is_accepted():
     ctx = make_ctx()
     grid = sns.FacetGrid(pd.DataFrame({"x": [1.0, 2.0, 3.0], "g": ["a", "a", "b"]}), col="g")
     grid.map(plt.hist, "x")
-    ctx.figure(grid)
+    ctx.figure(grid, caption="A grid")
     assert "<img" in ctx.to_html()
 
 
@@ -165,7 +187,7 @@ def test_metrics_come_from_the_registry(tmp_path):
     rec = ctx.metrics["retention_month_1"]
     assert rec.kind == "pct" and rec.section == "retention" and rec.headline
     assert ctx.metric_text("retention_month_1") == f"20,0{NBSP}%"
-    assert ctx.metric_text("churn_hazard_ratio_loyalty_member") == "0,80 (95-процентный интервал от 0,70 до 0,90)"
+    assert ctx.metric_text("churn_hazard_ratio_loyalty_member") == f"0,80 (интервал 95{NBSP}%: от 0,70 до 0,90)"
     with pytest.raises(KeyError, match="not defined"):
         ctx.metric("made_up", 1)
     with pytest.raises(ValueError, match="belongs to section"):

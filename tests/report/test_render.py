@@ -224,9 +224,164 @@ def test_same_data_and_parameters_give_the_same_numbers(rendered):
         {k: v["text"] for k, v in batch_metrics["details"].items()}
 
 
-def test_latest_pointer(rendered):
+def test_latest_pointer_per_language(rendered):
+    """The CLI's Russian run of an English client gets its own latest-ru.*; latest.html stays the client's
+    own language (the batch's English report), and latest.json lists the latest run of each language."""
     reports = rendered["root"] / "reports" / "demo"
     latest = rendered["latest"]
     assert latest["lang"] == "ru"  # the CLI run came after the batch
-    assert (reports / "latest.html").read_bytes() == (reports / latest["html"]).read_bytes()
+    assert set(latest["by_lang"]) == {"en", "ru"}
+    assert (reports / "latest-ru.html").read_bytes() == (reports / latest["by_lang"]["ru"]["html"]).read_bytes()
+    assert (reports / "latest-en.html").read_bytes() == (reports / latest["by_lang"]["en"]["html"]).read_bytes()
+    assert (reports / "latest.html").read_bytes() == (reports / latest["by_lang"]["en"]["html"]).read_bytes()
     assert "report:" in rendered["single"].output
+
+
+def test_index_shows_display_names_languages_and_headline_figures(rendered):
+    index = BeautifulSoup((rendered["root"] / "reports" / "index.html").read_text(encoding="utf-8"), "html.parser")
+    rows = {tr.find("td").find("span").get_text(): tr for tr in index.find("tbody").find_all("tr")}
+    demo = rows["demo"]
+    assert demo.find("b").get_text() == "Demo Retail"
+    links = {a.get_text(): a["href"] for a in demo.find_all("a")}
+    assert {"English", "Русский", "PDF", "Excel"} <= set(links)
+    for href in links.values():
+        assert (rendered["root"] / "reports" / href).is_file(), href
+    assert rows["demo_ru"].find("b").get_text() == "Демо-ритейл"
+    figures = [li.get_text() for li in demo.find_all("td")[3].find_all("li")]
+    assert "Customers: 2,000" in figures and any(f.startswith("Predicted value per customer") for f in figures)
+
+
+# --------------------------------------------------------------------------- outputs beside the report
+def test_outputs_beside_every_report(rendered):
+    """report.pdf (A4), tables.xlsx with every table full length (the whole win-back list), figures/ as
+    PNG at twice the page's resolution and SVG."""
+    import openpyxl
+
+    from cxlab.report.export import pdf_page_count
+
+    reports = rendered["root"] / "reports"
+    for client in ("demo", "demo_ru"):
+        run = reports / rendered["rows"][client]["html"]
+        folder = run.parent
+        pdf = (folder / "report.pdf").read_bytes()
+        assert pdf.startswith(b"%PDF") and 10 <= pdf_page_count(pdf) <= 40
+        boxes = {tuple(round(float(v)) for v in m.split()) for m in re.findall(rb"/MediaBox \[([^\]]*)\]", pdf)}
+        assert boxes == {(0, 0, 595, 842)}  # every page A4: 595 x 842 points
+        html = BeautifulSoup(run.read_text(encoding="utf-8"), "html.parser")
+        images = html.select("figure.cx-figure img")
+        pngs = sorted((folder / "figures").glob("*.png"))
+        assert len(pngs) == len(images) == len(sorted((folder / "figures").glob("*.svg"))) >= 12
+        for img, png in zip(images, pngs):
+            data = png.read_bytes()
+            assert int.from_bytes(data[16:20], "big") // 2 == int(img["width"]), png.name
+            svg = png.with_suffix(".svg").read_text(encoding="utf-8")
+            assert svg.lstrip().startswith("<?xml") and "<svg" in svg
+        _, metrics = rendered[client]
+        book = openpyxl.load_workbook(folder / "tables.xlsx", read_only=True)
+        n_tables = len(html.select("table.cx-table"))
+        assert len(book.sheetnames) >= n_tables + 2  # contents, key figures, every table (+ Excel-only ones)
+        at_risk = metrics["metrics"]["customers_at_risk_valuable"]
+        assert at_risk > 15
+        risk_title = "Valuable customers at risk" if client == "demo" else "Ценные клиенты под угрозой"
+        sheet = next(book[n] for n in book.sheetnames if risk_title in str(book[n]["A1"].value))
+        rows = list(sheet.iter_rows(values_only=True))
+        assert len(rows) == at_risk + 2  # caption, header, one row per customer
+        assert isinstance(rows[2][1], float)  # numbers stay numbers
+        caption = next(c for c in html.select("table.cx-table caption") if risk_title in c.get_text())
+        assert len(caption.find_parent("table").find("tbody").find_all("tr")) == 15
+
+
+def test_compare_two_runs(rendered):
+    from cxlab.report.compare import compare_runs
+
+    root = rendered["root"]
+    result = compare_runs("demo/latest-en", "demo/latest-ru", root)
+    assert list(result.parameters["parameter"]) == ["lang"]
+    assert result.inputs.empty
+    assert (result.metrics.dropna(subset=["difference"])["difference"].abs() < 1e-6).all()
+    other = compare_runs("demo/latest-en", "demo_ru/latest-ru", root)
+    assert set(other.parameters["parameter"]) == {"display_name", "lang"}
+    out = CliRunner().invoke(app, ["compare", "demo/latest-en", "demo/latest-ru", "--root", str(root)])
+    assert out.exit_code == 0 and "Parameters that differ" in out.output and "lang" in out.output
+    assert "n_customers" in out.output
+    bad = CliRunner().invoke(app, ["compare", "demo/nothing", "demo/latest-ru", "--root", str(root)])
+    assert bad.exit_code == 2 and "no run" in bad.output
+
+
+# --------------------------------------------------------------------------- in a real browser
+_WIDE_TABLES = """Array.from(document.querySelectorAll('table')).filter(t => {
+  const box = t.getBoundingClientRect(), main = document.querySelector('main').getBoundingClientRect();
+  return box.right > main.right + 1 || t.scrollWidth > t.clientWidth + 1 ||
+         (t.parentElement && t.parentElement.scrollWidth > t.parentElement.clientWidth + 1);
+}).map(t => (t.querySelector('caption') || t.querySelector('th') || t).textContent.slice(0, 60))"""
+_OVERFLOW = "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+
+
+def _browser():
+    import os
+
+    from cxlab.report.browser import Browser, find_chromium
+
+    if find_chromium() is None:
+        if os.environ.get("CI"):
+            pytest.fail("no Chromium in CI: make install-test installs Debian's chromium")
+        pytest.skip("no Chromium on this machine (make install-test installs it)")
+    return Browser()
+
+
+@pytest.mark.parametrize("client", ["demo", "demo_ru"])
+def test_report_in_a_real_browser(rendered, client):
+    """Headless Chromium at 1280 px: nothing overflows sideways, no console error (a CSP violation
+    would be one); printed on A4 (print stylesheet, A4's printable width) no table is wider than the page."""
+    from cxlab.report.browser import A4_CONTENT_PX
+
+    html = rendered["root"] / "reports" / rendered["rows"][client]["html"]
+    with _browser() as browser:
+        page = browser.open(html, width=1280)
+        assert page.evaluate(_OVERFLOW) <= 0
+        assert page.evaluate(_WIDE_TABLES) == []
+        assert page.evaluate("document.images.length") >= 12
+        assert page.evaluate("Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)")
+        assert page.console_errors == []
+        page.media("print")
+        page.resize(A4_CONTENT_PX)
+        assert page.evaluate(_WIDE_TABLES) == [], "tables clipped in the A4 print"
+        assert page.evaluate(_OVERFLOW) <= 0
+
+
+def test_the_browser_check_catches_what_it_looks_for(tmp_path):
+    """The same checks on a page built to fail: a table too wide for A4 and an image the CSP refuses."""
+    from cxlab.report.browser import A4_CONTENT_PX
+    from cxlab.report.html import page as html_page
+
+    cells = "".join(f'<td class="num">{"9" * 40}{k}</td>' for k in range(12))  # numbers never wrap
+    bad = tmp_path / "bad.html"
+    bad.write_text(html_page(f'<div class="cx-table-wrap"><table class="cx-table"><tr>{cells}</tr></table></div>'
+                             '<img src="https://example.invalid/pixel.png">', title="bad", lang="en"))
+    with _browser() as browser:
+        page = browser.open(bad, width=1280)
+        assert page.evaluate(_WIDE_TABLES) or page.evaluate(_OVERFLOW) > 0
+        assert any("Content Security Policy" in e or "Refused" in e for e in page.console_errors), page.console_errors
+        page.media("print")
+        page.resize(A4_CONTENT_PX)
+        assert page.evaluate(_WIDE_TABLES)
+
+
+def test_russian_metrics_json_and_footer_speak_russian(rendered):
+    """metrics.json's labels and definitions, and the footer's words, follow the report's language; the
+    parameter names stay as client.yml and -p spell them (in <code>, beside their Russian names)."""
+    html, metrics = _require(rendered, "demo_ru")
+    latin = re.compile(r"[A-Za-z]{3,}")
+    allowed = {"NPS", "CSAT", "CES", "RFM", "ABC", "XYZ", "ROI", "BG", "NBD"}
+    for name, detail in metrics["details"].items():
+        for key in ("label", "definition", "population"):
+            words = set(latin.findall(detail[key])) - allowed
+            assert not words, (name, key, detail[key])
+    footer = BeautifulSoup(html, "html.parser").find("footer", id="reproducibility")
+    for code in footer.find_all("code"):
+        code.decompose()
+    text = footer.get_text(" ")
+    assert "окно наблюдения" in text and "нет покупок 90 дн." in text and "задан только для этого запуска" not in text
+    # what is left in Latin script: versions of the libraries, file paths and digests, currency code
+    words = set(latin.findall(footer.find("h3").find_next("table").get_text(" "))) - allowed
+    assert words <= {"Demo", "Retail", "RUB"}, words

@@ -44,12 +44,23 @@ def _fake_execute(html_output: str):
     return execute
 
 
+def test_a_run_without_chromium_still_writes_its_report(small_root, monkeypatch):
+    monkeypatch.setattr(runner, "execute_notebook", _fake_execute("<p>hello</p>"))
+    monkeypatch.setenv("CXLAB_CHROMIUM", str(small_root / "no-such-browser"))
+    monkeypatch.setenv("PATH", str(small_root))
+    result = render_report("acme", small_root)
+    assert result.status == "ok" and not (Path(result.run_dir) / "report.pdf").exists()
+    assert "no Chromium" in json.loads((Path(result.run_dir) / "run.json").read_text())["outputs"]["pdf"]["reason"]
+
+
 def test_successful_fake_run_writes_a_complete_folder(small_root, monkeypatch):
     monkeypatch.setattr(runner, "execute_notebook", _fake_execute("<p>hello</p>"))
     result = render_report("acme", small_root)
     run_dir = Path(result.run_dir)
+    # the fake kernel writes no tables.xlsx or figures/; the runner adds the PDF beside the HTML
     assert sorted(p.name for p in run_dir.iterdir()) == ["config.json", "metrics.json", "report.html", "report.ipynb",
-                                                         "run.json"]
+                                                         "report.pdf", "run.json"]
+    assert json.loads((run_dir / "run.json").read_text())["outputs"]["pdf"]["pages"] == 1
     # the kernel got the configuration the runner resolved, which reads back to the same configuration
     from cxlab.config import ClientConfig, load_client_config
 

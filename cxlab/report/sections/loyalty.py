@@ -83,15 +83,18 @@ def _event_plot(ctx, t, res) -> None:
 
     ctx.heading("event_title")
     ctx.how_to_read("event_how")
-    fig, ax = plt.subplots(figsize=(7.5, 3.5))
+    from cxlab.report.charts import legend_outside, money_axis, number_axis
+
+    fig, ax = plt.subplots(figsize=(8, 3.6))
     plot_event_study(res.event, ax=ax, color="C0", label=t["event_matched"])
     if res.staggered is not None:
         ev = res.staggered.event
         lo, hi = res.event["event_time"].min(), res.event["event_time"].max()
         plot_event_study(ev[(ev["event_time"] >= lo) & (ev["event_time"] <= hi)], ax=ax, color="0.55", label=t["event_cs"])
-    ax.set_xlabel("e" if ctx.lang == "en" else "e, мес.")
-    ax.set_ylabel(ctx.currency)
-    ctx.figure(fig, alt=t["event_alt"])
+    number_axis(ctx.fmt, ax, t["event_x"], which="x", integer=True)
+    money_axis(ctx.fmt, ax, t["event_y"])
+    legend_outside(ax, where="below")
+    ctx.figure(fig, caption=t["event_caption"], name="event-study")
 
 
 def _retention(ctx, t, res, horizon) -> None:
@@ -106,7 +109,11 @@ def _retention(ctx, t, res, horizon) -> None:
     ctx.metric("loyalty_churn_hr", float(r.hazard_ratio), ci=(r.ci_low, r.ci_high))
     table = pd.DataFrame({t["col_part"]: [ctx.label("parts", k) for k in dec.index],
                           t["col_ratio"]: dec["ratio"].to_numpy(float), t["col_ltv"]: dec["ltv_uplift"].to_numpy(float)})
-    ctx.table(table, formats={t["col_ratio"]: "num", t["col_ltv"]: "money"}, digits={t["col_ratio"]: 3}, index=False)
+    ctx.table(table, formats={t["col_ratio"]: "num", t["col_ltv"]: "money"}, digits={t["col_ratio"]: 3}, index=False,
+              caption=t["decomposition_caption"].format(horizon=horizon))
+    residual, total = dec.loc["residual", "ltv_uplift"], dec.loc["total", "ltv_uplift"]
+    if np.isfinite(residual) and abs(residual) > 0.5 * abs(total):
+        ctx.caveat("decomposition_caveat", residual=fmt.money(residual), total=fmt.money(total))
 
 
 def _economics(ctx, t, res, horizon) -> None:
@@ -131,10 +138,48 @@ def _economics(ctx, t, res, horizon) -> None:
     ctx.metric("loyalty_net_value", float(tab.loc["net_value", "estimate"]),
                ci=(tab.loc["net_value", "ci_low"], tab.loc["net_value", "ci_high"]))
     ctx.metric("loyalty_roi", float(roi) if np.isfinite(roi) else None)
-    fig, ax = plt.subplots(figsize=(8, 3.5))
-    plot_roi_waterfall(e, labels=t["steps"], ax=ax, money=lambda x: ctx.fmt.compact_money(x))
-    ax.set_ylabel(ctx.currency)
-    ctx.figure(fig, alt=t["waterfall_alt"])
+    ctx.metric("loyalty_probability_net_positive", float(tab.loc["probability_net_positive", "estimate"]))
+    from cxlab.report.charts import money_axis
+
+    # steps that are zero (no launch cost, no breakage given) say nothing: the chart leaves them out
+    wf = e.waterfall
+    shown = wf[(wf["amount"].abs() > 0.5) | wf["step"].isin(["incremental_margin", "net_value"])].reset_index(drop=True)
+    divisor, word = fmt.scale(float(np.abs(np.cumsum(shown["amount"].to_numpy(float)[:-1])).max(initial=0.0)))
+    fig, ax = plt.subplots(figsize=(9, 4))
+    plot_roi_waterfall(shown, labels=t["steps"], ax=ax,
+                       money=lambda x: fmt.num(x / divisor, 2 if divisor >= 1e6 else 1 if divisor > 1 else 0))
+    money_axis(fmt, ax, t["waterfall_y"])
+    ax.margins(y=0.18)  # room for the labels above the bars, inside the frame
+    ax.tick_params(axis="x", labelsize=9)
+    for label in ax.get_xticklabels():
+        label.set_rotation(0)
+        label.set_horizontalalignment("center")
+    _wrap_ticklabels(ax, 13)
+    omitted = [ctx.label("steps", s) for s in wf["step"] if s not in set(shown["step"])]
+    caption = ctx.plain("waterfall_caption", horizon=horizon, unit=fmt.money_unit(word))
+    if omitted:
+        caption += " " + ctx.plain("waterfall_omitted", steps=", ".join(omitted))
+    ctx.figure(fig, caption=caption, name="programme-economics")
+
+
+def _wrap_ticklabels(ax, width: int) -> None:
+    """Break long category names on the x axis onto two lines."""
+    import textwrap
+
+    ax.set_xticks(ax.get_xticks(), ["\n".join(textwrap.wrap(lab.get_text(), width)) or lab.get_text()
+                                    for lab in ax.get_xticklabels()])
+
+
+def _setting(ctx, check: str, text: str) -> str:
+    """A robustness check's setting in the reader's words (the analysis names it in English)."""
+    import re
+
+    months = [int(m) for m in re.findall(r"\d+", str(text))]
+    if check == "placebo" and months:
+        return ctx.plain("setting_placebo", months=months[0])
+    if check == "window" and months:
+        return ctx.plain("setting_window", months=months[0])
+    return str(text)
 
 
 def _segments(ctx, t, res) -> None:
@@ -157,7 +202,8 @@ def _robustness(ctx, t, res) -> None:
     rob = rob[rob["outcome"] == "spend"]
     if rob.empty:
         return
-    table = pd.DataFrame({t["col_check"]: [ctx.label("checks", c) for c in rob["check"]], t["col_setting"]: rob["setting"].to_numpy(),
+    table = pd.DataFrame({t["col_check"]: [ctx.label("checks", c) for c in rob["check"]],
+                          t["col_setting"]: [_setting(ctx, c, text) for c, text in zip(rob["check"], rob["setting"])],
                           t["col_att"]: rob["att"].to_numpy(float), t["col_low"]: rob["ci_low"].to_numpy(float),
                           t["col_high"]: rob["ci_high"].to_numpy(float)})
     ctx.table(table, formats={t["col_att"]: "money", t["col_low"]: "money", t["col_high"]: "money"},

@@ -55,11 +55,25 @@ def _cohorts(ctx) -> None:
         ctx.metric("ltv_12m_per_customer", float(curve.loc[11]))
     elif 2 in curve.index:
         ctx.text("cohort_text_short", m3=fmt.money(curve.loc[2]))
+    from cxlab.report.charts import legend_outside, money_axis, number_axis
+
     recent = res.table[res.table["cohort"] >= res.table["cohort"].max() - pd.DateOffset(months=11)]
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+    fig, ax = plt.subplots(figsize=(8.5, 4.5))
     mean_cac = float(cac["cac"].mean()) if cac is not None else None
     plot_cohort_ltv(recent, cac=mean_cac, ax=ax)
-    ctx.figure(fig, alt=t["cohort_alt"])
+    number_axis(fmt, ax, t["cohort_x"], which="x", integer=True)
+    money_axis(fmt, ax, t["cohort_y"], values=recent["ltv"].to_numpy(float))
+
+    cohorts = sorted(recent["cohort"].unique())
+    # the plot labels cohorts by their first day (ISO); the legend names the month the reader's way
+    names = {f"{c:%Y-%m-%d}": fmt.date(c, "month_short") for c in pd.DatetimeIndex(cohorts)}
+    names["CAC"] = t["cac_label"]
+    legend_outside(ax, names, where="right", title=t["cohort_legend"])
+    caption = ctx.plain("cohort_caption", n=len(cohorts), first=fmt.date(cohorts[0], "month"),
+                        last=fmt.date(cohorts[-1], "month"), margin=fmt.pct(study.margin_rate, 0))
+    if mean_cac is not None:
+        caption += " " + ctx.plain("cohort_caption_cac", cac=fmt.money(mean_cac))
+    ctx.figure(fig, caption=caption, name="cohort-value")
     if res.payback is not None and mean_cac is not None and np.isfinite(mean_cac):
         pb = res.payback["payback_period"]
         paid = pb.notna().mean() >= 0.5
@@ -123,7 +137,9 @@ def _predicted(ctx) -> None:
         ctx.text("risk_none")
         return
     ctx.text("risk_text", n=fmt.int(int(at_risk.sum())), value=fmt.money(float(value_if_alive[at_risk].sum())))
-    top = value_if_alive[at_risk].nlargest(15).index
+    ctx.metric("customers_at_risk_value", float(value_if_alive[at_risk].sum()))
+    # every customer at risk, most valuable first: the page shows the first 15, tables.xlsx all of them
+    top = value_if_alive[at_risk].sort_values(ascending=False).index
     table = pd.DataFrame({
         t["col_id"]: top.astype(str),
         t["col_revenue"]: summary.loc[top, "revenue"].to_numpy(float),
@@ -132,7 +148,10 @@ def _predicted(ctx) -> None:
         t["col_value_if_alive"]: value_if_alive.loc[top].to_numpy(float),
     })
     ctx.table(table, formats={t["col_revenue"]: "money", t["col_last"]: "date", t["col_p_alive"]: "pct",
-                              t["col_value_if_alive"]: "money"}, index=False)
+                              t["col_value_if_alive"]: "money"}, index=False, max_rows=15,
+              caption=t["risk_caption"])
+    if len(top) > 15:
+        ctx.note("risk_more", n=fmt.int(len(top)))
 
 
 def _holdout(ctx) -> None:
@@ -162,9 +181,41 @@ def _holdout(ctx) -> None:
     ctx.text("trust_good" if abs(err) <= 0.10 else "trust_fair" if abs(err) <= 0.25 else "trust_poor")
     if np.isfinite(err):
         ctx.metric("clv_holdout_error", float(err))
+    _holdout_plot(ctx, model, calib, cal, err)
+
+
+def _holdout_plot(ctx, model, calib: pd.DataFrame, cal: pd.Timestamp, err: float) -> None:
+    """Predicted and actual repeat purchases after the calibration end, cumulative week by week.
+
+    The same quantities as the holdout text: every customer acquired by the calibration end,
+    the model's prediction given each customer's history (not the curve of a new customer),
+    counted from the day after the calibration end, so the last points are the text's totals.
+    """
+    import matplotlib.pyplot as plt
+
+    from cxlab.ltv import tracking_data
+    from cxlab.report.charts import count_axis, legend_outside, number_axis
+
+    study, t, fmt = ctx.study, ctx.texts, ctx.fmt
+    start = cal + pd.Timedelta(days=1)
     daily = study.cohorts("D")
     daily = daily[daily["cohort"] <= cal]
-    track = tracking_data(model, calib, daily, calibration_end=cal, start=study.window_start)
-    fig, ax = plt.subplots(figsize=(8, 4))
-    plot_cumulative_tracking(track, calibration_end=cal, ax=ax)
-    ctx.figure(fig, alt=t["holdout_alt"])
+    track = tracking_data(model, calib, daily, calibration_end=cal, start=start)
+    holdout_days = (study.window_end - cal).days
+    track = track[track["week_start"] <= study.window_end]
+    if track.empty:
+        return
+    # weeks end on the 7th day after the start; the last week may be cut by the window's end
+    ends = np.minimum(track["week"].to_numpy(float) * 7.0, holdout_days) / 7.0
+    predicted = model.expected_purchases(ends, calib).sum(axis=1)
+    actual = track["actual"].to_numpy(float).cumsum()
+    fig, ax = plt.subplots(figsize=(8, 3.8))
+    ax.plot(ends, actual, color="black", lw=2, label="actual")
+    ax.plot(ends, predicted, color="tab:blue", ls="--", lw=2, label="model")
+    ax.set_xlim(0, max(ends.max(), 1))
+    ax.set_ylim(bottom=0)
+    number_axis(fmt, ax, t["holdout_x"], which="x", integer=True)
+    count_axis(fmt, ax, t["holdout_y"])
+    legend_outside(ax, {"actual": t["holdout_actual"], "model": t["holdout_model"]}, where="right")
+    ctx.figure(fig, caption=ctx.plain("holdout_caption", cal=fmt.date(cal), pred=fmt.int(round(predicted[-1])),
+                                      act=fmt.int(round(actual[-1]))), name="holdout-check")

@@ -102,11 +102,18 @@ def _histogram(ctx, summary: pd.DataFrame) -> None:
     counts = summary["n_purchases"].to_numpy(dtype="float64")
     cap = max(float(np.quantile(counts, 0.99)), 1.0)
     shown = np.minimum(counts, cap)
+    from cxlab.report.charts import count_axis
+
     fig, ax = plt.subplots(figsize=(7, 3.2))
     sns.histplot(x=shown, discrete=True, ax=ax, color="#3b6ea8")
-    ax.set(title=t["hist_title"], xlabel=t["hist_x"], ylabel=t["hist_y"])
+    ax.set(title=t["hist_title"])
+    count_axis(ctx.fmt, ax, t["hist_x"], which="x")
+    count_axis(ctx.fmt, ax, t["hist_y"], which="y")
     sns.despine(ax=ax)
-    ctx.figure(fig, alt=t["hist_alt"])
+    capped = int((counts > cap).sum())
+    caption = ctx.plain("hist_caption", cap=ctx.fmt.int(cap), n=ctx.fmt.int(capped)) if capped \
+        else ctx.plain("hist_caption_all")
+    ctx.figure(fig, caption=caption, name="purchases-per-customer")
 
 
 def _quality(ctx) -> None:
@@ -129,13 +136,22 @@ def _quality(ctx) -> None:
     def message(text: str) -> str:
         return text.replace(prefix, "") if prefix else text
 
+    def described(issue) -> str:
+        # the loader writes its findings in English; other languages get the facts in their own words
+        if ctx.lang == "en":
+            return message(issue.message)
+        rows = ", ".join(str(r) for r in issue.example_rows)
+        return ctx.plain("quality_message", n=ctx.fmt.int(issue.rows_count),
+                         action=ctx.label("actions_rows", issue.action), rows=rows or "—")
+
     frame = pd.DataFrame({
         t["col_table"]: [t["table_names"].get(i.table, i.table) for i in issues],
-        t["col_column"]: [i.column or "" for i in issues],
+        t["col_column"]: [ctx.label("column_names", i.column) if i.column else "" for i in issues],
         t["col_action"]: [t["actions"].get(i.action, i.action) for i in issues],
         t["col_rows"]: [int(i.rows_count) for i in issues],
-        t["col_message"]: [message(i.message) for i in issues],
+        t["col_message"]: [described(i) for i in issues],
     })
-    ctx.table(frame)
+    ctx.table(frame, caption=t["quality_caption"])
     if ctx.lang != "en":
         ctx.caveat("quality_caveat")
+

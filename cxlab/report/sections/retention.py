@@ -30,25 +30,79 @@ def build(ctx) -> None:
 def _cohorts(ctx) -> None:
     import matplotlib.pyplot as plt
 
-    from cxlab.retention import cohort_retention, plot_retention_curves, plot_retention_heatmap
+    from cxlab.retention import cohort_retention, plot_retention_curves, plot_retention_heatmap, retention_matrix
 
-    t = ctx.texts
+    t, fmt = ctx.texts, ctx.fmt
     res = cohort_retention(ctx.study.cohorts())
     avg = res.average.set_index("period")
     ctx.heading("cohorts_title")
     ctx.how_to_read("cohorts_how")
     if 1 in avg.index:
-        m3 = ctx.fmt.pct(avg.loc[3, "rate"]) if 3 in avg.index else "—"
-        ctx.text("retention_text", m1=ctx.fmt.pct(avg.loc[1, "rate"]), m3=m3)
-        ctx.metric("retention_month_1", float(avg.loc[1, "rate"]))
-    recent = res.table[res.table["cohort"] >= res.table["cohort"].max() - pd.DateOffset(months=23)]
-    fig, ax = plt.subplots(figsize=(10, 6))
-    plot_retention_heatmap(data=recent.loc[recent["period"] > 0], ax=ax, annot=True)
-    ctx.figure(fig, alt=t["heatmap_alt"])
+        m3 = fmt.pct(avg.loc[3, "rate"]) if 3 in avg.index else "—"
+        ctx.text("retention_text", m1=fmt.pct(avg.loc[1, "rate"]), m3=m3)
+        ctx.metric("retention_month_1", float(avg.loc[1, "rate"]), ci=(avg.loc[1, "ci_low"], avg.loc[1, "ci_high"]))
+    later = res.table.loc[res.table["period"] > 0]
+    matrix = retention_matrix(later, value="rate", complete_only=True)
+    if matrix.empty:
+        return
+    cohorts = list(matrix.index)
+    n_rows, n_cols = matrix.shape
+    annotate = n_rows <= 24 and n_cols <= 24
+    top = float(np.nanmax(matrix.to_numpy(dtype=float)))
+    vmax = min(1.0, max(0.05, np.ceil(top * 20) / 20))  # the colour scale ends just above the highest rate
+    fig, ax = plt.subplots(figsize=(10, min(2.2 + 0.24 * n_rows, 11)))
+    # every tick labelled (they are thinned below): seaborn's "auto" would draw the figure once to measure them
+    plot_retention_heatmap(data=later, ax=ax, annot=annotate, vmin=0.0, vmax=vmax, xticklabels=True,
+                           yticklabels=True, cbar_kws={"label": t["heatmap_cbar"]})
+    _localise_heatmap(ctx, ax, cohorts)
+    if annotate:
+        for text in ax.texts:
+            raw = text.get_text().strip().rstrip("%")
+            if raw:
+                text.set_text(fmt.num(float(raw), 0))
+    ctx.figure(fig, caption=ctx.plain("heatmap_caption", n=fmt.int(n_rows), first=fmt.date(cohorts[0], "month"),
+                                      last=fmt.date(cohorts[-1], "month"), top=fmt.pct(top, 0),
+                                      cells=ctx.tr("heatmap_cells") if annotate else ""), name="retention-heatmap")
+    ctx.export_table(_matrix_frame(ctx, matrix), caption=t["matrix_caption"])
+
     fig, ax = plt.subplots(figsize=(8, 4.5))
-    plot_retention_curves(data=res.table.loc[res.table["period"] > 0], ax=ax)
-    ctx.figure(fig, alt=t["curves_alt"])
+    plot_retention_curves(data=later, ax=ax, max_cohorts=12)
+    from cxlab.report.charts import legend_outside, number_axis, pct_axis
+
+    number_axis(fmt, ax, t["months_axis"], which="x", integer=True)
+    pct_axis(fmt, ax, t["curves_y"])
+    ax.set_ylim(bottom=0)
+    legend_outside(ax, {"weighted average": t["weighted_average"]}, where="right")
+    ctx.figure(fig, caption=t["curves_caption"], name="retention-curves")
     ctx.caveat("cohorts_caveat")
+
+
+def _localise_heatmap(ctx, ax, cohorts) -> None:
+    """Cohorts as "янв 2025" / "Jan 2025", axes and colour bar in the report's words."""
+    from matplotlib.ticker import FuncFormatter
+
+    t, fmt = ctx.texts, ctx.fmt
+    ticks = ax.get_yticks()
+    step = max(1, int(np.ceil(len(cohorts) / 36)))
+    keep = [(pos, cohorts[int(pos)]) for pos in ticks if int(pos) < len(cohorts)][::step]
+    ax.set_yticks([p for p, _ in keep], [fmt.date(c, "month_short") for _, c in keep], rotation=0)
+    ax.set_ylabel(t["heatmap_y"])
+    ax.set_xlabel(t["months_axis"])
+    xticks = ax.get_xticks()
+    xlabels = [lab.get_text() for lab in ax.get_xticklabels()]
+    every = 1 if len(xticks) <= 18 else 3
+    ax.set_xticks(xticks[::every], xlabels[::every], rotation=0)
+    ax.grid(False)
+    colorbar = ax.collections[0].colorbar if ax.collections else None
+    if colorbar is not None:
+        colorbar.ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: fmt.pct(v, 0)))
+
+
+def _matrix_frame(ctx, matrix: pd.DataFrame) -> pd.DataFrame:
+    """The retention matrix as a table for Excel: a row per cohort, a column per month after the first."""
+    frame = pd.DataFrame(matrix.to_numpy(dtype=float), columns=[str(int(c)) for c in matrix.columns])
+    frame.insert(0, ctx.texts["heatmap_y"], [ctx.fmt.date(c, "month") for c in matrix.index])
+    return frame
 
 
 # --------------------------------------------------------------------------- churn definition
@@ -78,7 +132,8 @@ def _churn(ctx) -> None:
         t["col_false"]: rec["false_churn_rate"].to_numpy(float),
         t["col_flagged"]: rec["share_flagged"].to_numpy(float),
     })
-    ctx.table(table, formats={t["col_quantile"]: "pct", t["col_false"]: "pct", t["col_flagged"]: "pct"})
+    ctx.table(table, formats={t["col_quantile"]: "pct", t["col_false"]: "pct", t["col_flagged"]: "pct"},
+              caption=t["threshold_caption"])
 
 
 # --------------------------------------------------------------------------- lifetime curves
@@ -109,9 +164,11 @@ def _lifetime(ctx) -> None:
     group_col = None
     cust = study.customers
     if cust is not None and "acquisition_channel" in cust.columns:
+        # the channels in the reader's words: legend, at-risk rows and table all show these
         frame["group"] = frame.index.map(cust["acquisition_channel"]).astype(object)
         if frame["group"].notna().all() and frame["group"].nunique() >= 2:
             group_col = "group"
+            frame["group"] = frame["group"].map(ctx.category)
     overall = kaplan_meier(frame, unit="days")
     # the report shows the overall log-rank test only, so the pairwise tests are skipped
     res = kaplan_meier(frame, group_col=group_col, unit="days", pairwise=False) if group_col else overall
@@ -121,16 +178,26 @@ def _lifetime(ctx) -> None:
         ctx.metric("median_lifetime_days" if contractual else "median_lifetime_days_repeat", float(median))
     else:
         ctx.text("km_text_no_median")
+    from cxlab.report.charts import legend_outside, number_axis, pct_axis
+
     fig, ax = plt.subplots(figsize=(8, 5))
-    plot_survival(data=res, ax=ax, ci=True)
+    plot_survival(data=res, ax=ax, ci=True, at_risk_label=t["at_risk"])
+    # the at-risk rows sit under the axis' own ticks: keep them, write them the report's way
+    number_axis(fmt, ax, t["km_x"], which="x")
+    pct_axis(fmt, ax, t["km_y"])
+    legend_outside(ax, {"all": ctx.category("all")}, where="right", title=t["km_legend"] if group_col else None)
     fig.tight_layout()
-    ctx.figure(fig, alt=t["km_alt"])
+    ctx.figure(fig, caption=ctx.plain("km_caption_contract" if contractual else "km_caption",
+                                      days=_days(ctx)), name="lifetime-curves")
     tab = res.table.reset_index()
+    if "all" in set(tab["group"]):
+        tab["group"] = tab["group"].map(lambda g: ctx.category(g) if g == "all" else g)
     rmst_col = t["col_rmst"].format(tau=fmt.int(res.tau))
     ctx.table(pd.DataFrame({
         t["col_group"]: tab["group"], t["col_n"]: tab["n"].astype(int), t["col_events"]: tab["events"].astype(int),
         t["col_median"]: tab["median"], rmst_col: tab["rmst"],
-    }), digits={t["col_median"]: 0, rmst_col: 0})
+    }), digits={t["col_median"]: 0, rmst_col: 0}, caption=t["km_table_caption"])
+    ctx.text("km_rmst_note", tau=fmt.int(res.tau))
     if res.logrank is not None:
         p = res.logrank["p_value"]
         p_text = f"= {fmt.num(p, 3)}" if p >= 0.001 else f"< {fmt.num(0.001, 3)}"
@@ -153,7 +220,7 @@ def _drivers(ctx) -> None:
     covariates, reference = [], {}
     if "acquisition_channel" in cust.columns and cust["acquisition_channel"].notna().all() \
             and cust["acquisition_channel"].nunique() >= 2:
-        cust["acquisition_channel"] = cust["acquisition_channel"].astype(str)
+        cust["acquisition_channel"] = cust["acquisition_channel"].astype(str).map(ctx.category)
         covariates.append("acquisition_channel")
     if study.nps_groups is not None:
         # the study's NPS group of a customer (their first answer); customers never surveyed get their own level
@@ -183,10 +250,18 @@ def _drivers(ctx) -> None:
                                        fmt_pct=lambda x: ctx.fmt.pct(x, 0), fmt_num=lambda x: ctx.fmt.num(x, 2),
                                        labels=labels)
     ctx.bullets(sentences)
+    from cxlab.report.charts import log_ratio_axis
+
     hr = res.hazard_ratios.rename(index=labels)
     fig, ax = plt.subplots(figsize=(7, 0.45 * len(hr) + 1.5))
     plot_hazard_ratios(data=hr, ax=ax)
+    log_ratio_axis(ctx.fmt, ax, t["hr_x"], values=np.r_[hr["hr_ci_low"].to_numpy(float), hr["hr_ci_high"].to_numpy(float)])
     fig.tight_layout()
-    ctx.figure(fig, alt=t["hr_alt"])
+    ctx.figure(fig, caption=t["hr_caption"], name="hazard-ratios")
     ctx.caveat("cox_caveat")
 
+
+def _days(ctx) -> str:
+    """The study's no-purchase threshold in days, as text ("—" for contractual churn)."""
+    days = ctx.study.churn.threshold_days
+    return "—" if days is None else ctx.fmt.int(days)

@@ -91,7 +91,7 @@ def _rfm(ctx, summary: pd.DataFrame) -> None:
     _relabel(ctx, left, t["rfm_heatmap_customers"], t["rfm_x"], t["rfm_y"], t["cbar_customers"], share=False)
     _relabel(ctx, right, t["rfm_heatmap_revenue"], t["rfm_x"], t["rfm_y"], t["cbar_revenue"], share=True)
     fig.tight_layout()
-    ctx.figure(fig, alt=t["rfm_alt"])
+    ctx.figure(fig, caption=t["rfm_figure_caption"], name="rfm")
     ctx.caveat("rfm_caveat")
 
 
@@ -120,7 +120,8 @@ def _abc(ctx, summary: pd.DataFrame):
         t["col_customer_share"]: classes["customer_share"].to_numpy(dtype=float),
         t["col_revenue"]: classes["revenue"].to_numpy(dtype=float),
         t["col_revenue_share"]: classes["revenue_share"].to_numpy(dtype=float),
-    }), formats={t["col_customer_share"]: "pct", t["col_revenue"]: "money", t["col_revenue_share"]: "pct"})
+    }), formats={t["col_customer_share"]: "pct", t["col_revenue"]: "money", t["col_revenue_share"]: "pct"},
+        caption=t["abc_caption"])
     ctx.caveat("abc_caveat")
     return abc
 
@@ -182,7 +183,7 @@ def _xyz(ctx, summary: pd.DataFrame, abc) -> None:
         _relabel(ctx, left, t["matrix_customers"], t["matrix_x"], t["matrix_y"], t["cbar_customers"], share=False)
         _relabel(ctx, right, t["matrix_revenue"], t["matrix_x"], t["matrix_y"], t["cbar_revenue"], share=True)
         fig.tight_layout()
-        ctx.figure(fig, alt=t["matrix_alt"])
+        ctx.figure(fig, caption=t["matrix_caption"], name="abc-xyz")
 
     short = xyz.customers["short_history"]
     parts = [ctx.tr("xyz_caveat", min=XYZ_MIN_MONTHS, short_n=fmt.int(short.sum()), short_share=fmt.pct(short.mean()))]
@@ -213,7 +214,7 @@ def _repeat(ctx, summary: pd.DataFrame) -> None:
             t["col_customers"]: by_year["customers"].to_numpy(dtype=np.int64),
             t["col_repeat"]: by_year["repeat_customers"].to_numpy(dtype=np.int64),
             t["col_repeat_rate"]: by_year["repeat_rate"].to_numpy(dtype=float),
-        }), formats={t["col_repeat_rate"]: "pct"})
+        }), formats={t["col_repeat_rate"]: "pct"}, caption=t["repeat_caption"])
     ctx.caveat("repeat_caveat")
 
 

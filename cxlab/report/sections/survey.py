@@ -99,12 +99,19 @@ def _trend(ctx, surveys: pd.DataFrame) -> None:
         ctx.text("too_few_periods", period=pname, min_n=MIN_ANSWERS)
         return
     ctx.how_to_read("trend_how", period=pname, min_n=MIN_ANSWERS)
-    table["period"] = [_period_label(ctx, p, period) for p in table["period"]]
+    from cxlab.report.charts import number_axis
+
+    # positions in time order, labelled in the reader's words afterwards (labels sort as text, not as time)
+    table = table.sort_values("period").reset_index(drop=True)
+    periods = list(table["period"])
+    table["position"] = np.arange(len(table))
     fig, ax = plt.subplots(figsize=(8, 3.8))
-    sv.plot_nps_trend(table, x="period", ax=ax)
-    ax.set_xlabel(t["trend_x"])
-    ax.set_ylabel("NPS")
-    ctx.figure(fig, alt=t["trend_alt"])
+    sv.plot_nps_trend(table, x="position", ax=ax)
+    ax.set_xticks(range(len(periods)), [_period_label(ctx, p, period) for p in periods],
+                  rotation=45 if len(periods) > 6 else 0, ha="right" if len(periods) > 6 else "center")
+    ax.set_xlabel(pname)
+    number_axis(fmt, ax, t["trend_y"])
+    ctx.figure(fig, caption=ctx.plain("trend_caption", period=pname, min_n=MIN_ANSWERS), name="nps-trend")
 
     changes = sv.period_changes(surveys, period=period, min_n=MIN_ANSWERS).table
     sig = changes[changes["significant"]]
@@ -136,6 +143,8 @@ def _by_dimension(ctx, surveys: pd.DataFrame, dimension: str) -> None:
         source = surveys.assign(**{dimension: surveys["customer_id"].map(customers[dimension])})
     else:
         return
+    # the client's categories in the reader's words: bars, tables and comparisons all show these
+    source = source.assign(**{dimension: source[dimension].map(lambda v: v if pd.isna(v) else ctx.category(v))})
     levels = source[dimension].dropna()
     if levels.nunique() < 2:
         return
@@ -154,13 +163,21 @@ def _by_dimension(ctx, surveys: pd.DataFrame, dimension: str) -> None:
     fig, ax = plt.subplots(figsize=(8, 0.5 * n_levels + 1.6))
     # barh draws the first row at the bottom: ascending n puts the largest group on top
     sv.plot_nps_shares(metrics.shares.sort_values("n"), y=dimension, ax=ax)
+    from cxlab.report.charts import legend_outside, pct_axis
+
     ax.set_ylabel("")
-    ax.set_xlabel(t["share_axis"])
-    handles, labels = ax.get_legend_handles_labels()
+    ax.set_xticks([0, 0.2, 0.4, 0.6, 0.8, 1.0])
+    pct_axis(fmt, ax, t["share_axis"], which="x")
+    for text in ax.texts:  # shares inside the bars and the NPS beside them, in the report's number style
+        raw = text.get_text()
+        if raw.startswith("NPS "):
+            value = float(raw[4:].replace("+", ""))
+            text.set_text(f"NPS {'+' if value > 0 else ''}{fmt.num(value, 0)}")
+        elif raw.endswith("%"):
+            text.set_text(fmt.pct(float(raw.rstrip("%")) / 100, 0))
     names = {g + "s": ctx.label("groups", g) for g in sv.NPS_GROUPS}
-    ax.legend(handles, [names.get(lab, lab) for lab in labels], loc="lower center", bbox_to_anchor=(0.5, 1.0),
-              ncol=3, frameon=False)
-    ctx.figure(fig, alt=t["by_alt"].format(dimension=dim_name))
+    legend_outside(ax, names, where="above", ncol=3)
+    ctx.figure(fig, caption=ctx.plain("by_caption_fig", dimension=dim_name), name=f"nps-by-{dimension}")
 
     diffs = sv.group_differences(data, by=dimension, reference=reference, min_n=MIN_ANSWERS).table
     nps = metrics.table[metrics.table["metric"] == "nps"].set_index(dimension)
@@ -215,14 +232,16 @@ def _behaviour(ctx, surveys: pd.DataFrame) -> None:
     ctx.text("behaviour_intro", rule=churn_rule, followed=ctx.tr(
         "followed", analysed=fmt.int(len(res.groups)), surveyed=fmt.int(surveys["customer_id"].nunique())))
 
+    from cxlab.report.charts import count_axis, legend_outside, pct_axis
+
     fig, ax = plt.subplots(figsize=(8, 4))
     sv.plot_survival_by_group(res, ax=ax)
-    handles, labels = ax.get_legend_handles_labels()
     names = {g + "s": ctx.label("groups", g) for g in sv.NPS_GROUPS}
-    ax.legend(handles, [names.get(lab, lab) for lab in labels])
-    ax.set_xlabel(t["km_x"])
-    ax.set_ylabel(t["km_y"])
-    ctx.figure(fig, alt=t["km_alt"])
+    legend_outside(ax, names, where="right")
+    count_axis(fmt, ax, t["km_x"], which="x")
+    pct_axis(fmt, ax, t["km_y"])
+    ctx.figure(fig, caption=ctx.plain("km_caption", horizon=horizon_text, days=_days(ctx)),
+               name="survival-by-nps-group")
 
     ret = res.retention.set_index("nps_group")
     hr = res.hazard_ratios.set_index("nps_group")
@@ -269,3 +288,9 @@ def _behaviour(ctx, surveys: pd.DataFrame) -> None:
                  excess=fmt.pp(rs["excess_churn_probability"]))
         ctx.metric("detractor_revenue_at_stake", float(rs["revenue_at_stake"]), ci=(rs["ci_low"], rs["ci_high"]))
     ctx.caveat("behaviour_caveat")
+
+
+def _days(ctx) -> str:
+    """The study's no-purchase threshold in days, as text ("—" for contractual churn)."""
+    days = ctx.study.churn.threshold_days
+    return "—" if days is None else ctx.fmt.int(days)
