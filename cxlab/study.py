@@ -26,6 +26,8 @@ churn                         contract end dates when the customers table has ``
                               :func:`cxlab.churn.choose_churn_threshold`
 NPS group of a customer       the group of the customer's first answer in the window
 loyalty members               customers whose ``loyalty_join_date`` falls in the window
+observed confounders          the acquisition channel (when known for all, 2 to 12 levels): every
+                              comparison of groups of customers adjusts for it
 ============================  ==================================================================
 
 The per-customer durations and churn flags, the customer summaries, cohort
@@ -321,6 +323,20 @@ class Study(Result):
         return customer_nps_groups(self.surveys, which="first")
 
     @cached_property
+    def adjust_for(self) -> list[str]:
+        """Customer columns every analysis adjusts for as observed confounders (one choice for the study).
+
+        The acquisition channel, when the customers table has it for everybody with 2 to 12 levels: the
+        channel a customer came through shifts how often they buy, how long they stay and whether they
+        join the programme or answer a survey, so comparisons of members or NPS groups condition on it.
+        """
+        cust = self.customers
+        if cust is None or "acquisition_channel" not in cust.columns:
+            return []
+        channel = cust["acquisition_channel"]
+        return ["acquisition_channel"] if channel.notna().all() and 2 <= channel.nunique() <= 12 else []
+
+    @cached_property
     def loyalty_join(self) -> pd.Series | None:
         """Join date of every customer who joined the loyalty programme within the window."""
         if self.customers is None or "loyalty_join_date" not in self.customers.columns:
@@ -447,6 +463,7 @@ class Study(Result):
             "discount_rate": self.discount_rate,
             "margin_rate": self.margin_rate, "margin_source": self.margin_source,
             "churn": self.churn.to_dict(),
+            "adjust_for": self.adjust_for,
             "currency": self.currency, "lang": self.lang,
         })
 

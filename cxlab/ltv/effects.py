@@ -174,8 +174,8 @@ def membership_effects(transactions: pd.DataFrame, customers: pd.DataFrame, *, u
     tvc = TimeVaryingCovariates(panel, transactions=transactions, unit=unit,
                                 alive_at=join[joins] if adjust_selection else None)
     model = ParetoNBD().fit(summary, trans_covariates=trans, life_covariates=life, time_varying=tvc)
-    if lr_tests:
-        lr = model.likelihood_ratio_tests(summary)
+    if lr_tests:  # the membership coefficients only: one refit each
+        lr = model.likelihood_ratio_tests(summary, coefficients=["trans.member", "life.member"])
     else:
         lr = pd.DataFrame({"lr_statistic": np.nan, "p_value": np.nan}, index=model.covariates_.coefficient_names)
     z = stats.norm.ppf(0.5 + level / 2)

@@ -28,7 +28,7 @@ monetary value" — Gamma-Gamma.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
@@ -200,12 +200,14 @@ class _ContinuousModel(BTYDModel):
         d = prepare_rows(self, data, self.covariates_, weights, columns)
         return _FAMILIES[self._covariate_family](z, d, self.covariates_, False)[0]
 
-    def likelihood_ratio_tests(self, data: pd.DataFrame, *, weights: Any = None, **columns: Any) -> pd.DataFrame:
+    def likelihood_ratio_tests(self, data: pd.DataFrame, *, weights: Any = None,
+                               coefficients: Sequence[str] | None = None, **columns: Any) -> pd.DataFrame:
         """Likelihood-ratio test of each coefficient (refit without it); also shown in ``summary()``.
 
         ``data`` must be the summary the model was fitted on. Returns one row
         per coefficient: the log-likelihood without it, ``2 (LL - LL_without)``
-        and its chi-square(1) p-value.
+        and its chi-square(1) p-value. ``coefficients`` limits the tests to
+        those names (one refit each; default: every coefficient).
         """
         self._check_fitted()
         if not self._with_covariates:
@@ -213,8 +215,12 @@ class _ContinuousModel(BTYDModel):
         from cxlab.ltv.covariates import lr_table
 
         design = self.covariates_
+        names = list(design.coefficient_names) if coefficients is None else list(coefficients)
+        unknown = sorted(set(names) - set(design.coefficient_names))
+        if unknown:
+            raise ValueError(f"{self._name}: no coefficient(s) {unknown}; the model has {design.coefficient_names}")
         reduced = {}
-        for name in design.coefficient_names:
+        for name in names:
             smaller = design.without(name)
             m = type(self)(**self.get_params())
             if smaller.trans or smaller.life:

@@ -157,6 +157,7 @@ class ReportContext:
         self.output_dir: Path | None = None
         #: seconds spent drawing figures (PNG for the page, SVG files) and writing tables.xlsx
         self.timings: dict[str, float] = {"figures_png": 0.0, "figures_svg": 0.0, "tables_xlsx": 0.0}
+        self._shared: dict[str, Any] = {}
         config = getattr(study, "config", None)
         self._client_labels: Mapping[str, Any] = dict(getattr(config, "labels", None) or {})
 
@@ -166,6 +167,13 @@ class ReportContext:
     @property
     def data(self) -> Any:
         return self.study.data
+
+    def once(self, key: str, compute: Callable[[], Any]) -> Any:
+        """``compute()`` the first time ``key`` is asked for in this report, the same result afterwards:
+        an analysis two sections show (e.g. membership effects in the LTV and loyalty sections)."""
+        if key not in self._shared:
+            self._shared[key] = compute()
+        return self._shared[key]
 
     # -- low level -------------------------------------------------------------
     def _emit(self, kind: str, html_text: str, plain: str = "") -> None:

@@ -36,6 +36,9 @@ def test_section_renders_with_metrics_that_match_the_analysis(lang):
     tab = res.economics.table
     assert tab.loc["subsidy_to_baseline", "estimate"] > 0
     assert ctx.metrics["loyalty_net_value"].value == pytest.approx(tab.loc["net_value", "estimate"], rel=1e-9)
+    # how strong a hidden confounder would have to be, in words (issue: every causal headline says it)
+    assert ctx.metrics["loyalty_robustness_value"].value == pytest.approx(res.sensitivity.rv, rel=1e-9)
+    assert "Насколько сильным должен быть скрытый фактор?" in text
 
 
 def test_section_is_not_available_without_loyalty_data():

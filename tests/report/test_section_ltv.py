@@ -46,3 +46,22 @@ def test_margin_horizon_and_discount_move_the_value(demo_dataset):
     assert half == pytest.approx(base / 2, rel=1e-9)
     longer = render(make_study(demo_dataset, margin_rate=0.3, horizon_months=24), "ltv").metrics_dict()
     assert longer["clv_per_customer"] > 1.3 * base
+
+
+def test_membership_multipliers_are_the_model_s_and_shown_once(demo_dataset):
+    from cxlab.ltv import membership_effects
+
+    study = make_study(demo_dataset, margin_rate=0.3)
+    ctx = render(study, "ltv", "loyalty")
+    res = membership_effects(study.data.transactions, study.customers.reset_index(drop=True), unit="W",
+                             observation_end=study.window_end, summary=study.customer_summary,
+                             adjust_for=["acquisition_channel"])
+    buy, stay = res.table.loc["purchase rate"], res.table.loc["expected lifetime"]
+    rec = ctx.metrics["member_purchase_multiplier"]
+    assert rec.value == pytest.approx(buy["multiplier"], rel=1e-9)
+    assert rec.ci == pytest.approx((buy["ci_lower"], buy["ci_upper"]), rel=1e-9)
+    assert ctx.metrics["member_lifetime_multiplier"].value == pytest.approx(stay["multiplier"], rel=1e-9)
+    text = text_of(ctx)
+    assert f"buy {ctx.fmt.num(buy['multiplier'], 2)} times as often" in text
+    # the loyalty section shows the same estimate as a threshold-free hazard ratio
+    assert f"rate of leaving at {ctx.fmt.num(1 / stay['multiplier'], 2)} times a non-member's" in text

@@ -68,6 +68,7 @@ def build(ctx) -> None:
               formats={t["col_att"]: "money", t["col_low"]: "money", t["col_high"]: "money", t["col_members"]: "int"},
               caption=t["compare_caption"].format(post=res.prepost.design["post"]), index=False)
 
+    _sensitivity(ctx, res)
     _event_plot(ctx, t, res)
     _retention(ctx, t, res, horizon)
     _economics(ctx, t, res, horizon)
@@ -97,7 +98,19 @@ def _event_plot(ctx, t, res) -> None:
     ctx.figure(fig, caption=t["event_caption"], name="event-study")
 
 
+def _sensitivity(ctx, res) -> None:
+    """How strong a hidden confounder would have to be to explain the headline effect away."""
+    sens = res.sensitivity
+    if sens is None or not np.isfinite(sens.rv):
+        return
+    fmt = ctx.fmt
+    ctx.text("sensitivity_text", rv=fmt.pct(sens.rv), rva=fmt.pct(sens.rv_alpha), r2=fmt.pct(sens.partial_r2, 2))
+    ctx.metric("loyalty_robustness_value", float(sens.rv))
+
+
 def _retention(ctx, t, res, horizon) -> None:
+    from cxlab.report.sections.ltv import membership_effects
+
     if res.retention is None or res.decomposition is None:
         return
     fmt = ctx.fmt
@@ -107,6 +120,12 @@ def _retention(ctx, t, res, horizon) -> None:
     ctx.text("retention_text", hr=fmt.num(r.hazard_ratio, 2), lo=fmt.num(r.ci_low, 2), hi=fmt.num(r.ci_high, 2),
              horizon=horizon, total=fmt.money(dec.loc["total", "ltv_uplift"]))
     ctx.metric("loyalty_churn_hr", float(r.hazard_ratio), ci=(r.ci_low, r.ci_high))
+    effects = membership_effects(ctx)  # the LTV section's estimate, computed once
+    if effects is not None and not isinstance(effects, str) and effects.converged:
+        stay = effects.table.loc["expected lifetime"]
+        # a lifetime multiplier m means a dropout-rate multiplier 1/m: the hazard ratio without a churn threshold
+        ctx.text("retention_btyd", hr=fmt.num(1 / stay["multiplier"], 2), lo=fmt.num(1 / stay["ci_upper"], 2),
+                 hi=fmt.num(1 / stay["ci_lower"], 2))
     table = pd.DataFrame({t["col_part"]: [ctx.label("parts", k) for k in dec.index],
                           t["col_ratio"]: dec["ratio"].to_numpy(float), t["col_ltv"]: dec["ltv_uplift"].to_numpy(float)})
     ctx.table(table, formats={t["col_ratio"]: "num", t["col_ltv"]: "money"}, digits={t["col_ratio"]: 3}, index=False,

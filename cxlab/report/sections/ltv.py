@@ -30,6 +30,7 @@ def build(ctx) -> None:
     """Render cohort LTV, predicted CLV (segments, top decile, at-risk) and the holdout check."""
     _cohorts(ctx)
     _predicted(ctx)
+    _members(ctx)
     _holdout(ctx)
     ctx.caveat("model_caveat")
 
@@ -152,6 +153,64 @@ def _predicted(ctx) -> None:
               caption=t["risk_caption"])
     if len(top) > 15:
         ctx.note("risk_more", n=fmt.int(len(top)))
+
+
+def membership_effects(ctx):
+    """Membership's multipliers of the purchase rate and of the lifetime (Pareto/NBD with membership as a
+    time-varying covariate, :func:`cxlab.ltv.membership_effects`), once per report: the LTV and loyalty
+    sections both show it. None when nobody joined; the reason when the model cannot estimate it."""
+    from cxlab.ltv import membership_effects as estimate
+
+    study = ctx.study
+
+    def compute():
+        if study.loyalty_join is None or study.loyalty_join.empty:
+            return None
+        try:
+            return estimate(study.data.transactions, study.customers.reset_index(drop=True), unit=study.unit,
+                            observation_end=study.window_end, summary=study.customer_summary,
+                            adjust_for=study.adjust_for or None)
+        except ValueError as exc:  # e.g. no member in the purchase history
+            return str(exc)
+
+    return ctx.once("membership_effects", compute)
+
+
+def _members(ctx) -> None:
+    """Who buys more and stays longer: membership as a time-varying covariate of the purchase and dropout rates."""
+    res = membership_effects(ctx)
+    if res is None:
+        return
+    fmt, t = ctx.fmt, ctx.texts
+    ctx.heading("members_title")
+    if isinstance(res, str) or not res.converged:
+        ctx.text("members_none", reason=res if isinstance(res, str) else res.message)
+        return
+    ctx.how_to_read("members_how")
+    tab = res.table
+    buy, stay = tab.loc["purchase rate"], tab.loc["expected lifetime"]
+    ctx.text("members_text", buy=fmt.num(buy["multiplier"], 2), buy_lo=fmt.num(buy["ci_lower"], 2),
+             buy_hi=fmt.num(buy["ci_upper"], 2), stay=fmt.num(stay["multiplier"], 2),
+             stay_lo=fmt.num(stay["ci_lower"], 2), stay_hi=fmt.num(stay["ci_upper"], 2),
+             members=fmt.int(res.n_members), customers=fmt.int(res.n_customers))
+    ctx.metric("member_purchase_multiplier", float(buy["multiplier"]), ci=(buy["ci_lower"], buy["ci_upper"]))
+    ctx.metric("member_lifetime_multiplier", float(stay["multiplier"]), ci=(stay["ci_lower"], stay["ci_upper"]))
+
+    def p_text(p):
+        return f"{fmt.num(p, 3)}" if p >= 0.001 else f"< {fmt.num(0.001, 3)}"
+
+    table = pd.DataFrame({
+        t["col_effect"]: [ctx.label("effects", "purchase rate"), ctx.label("effects", "expected lifetime")],
+        t["col_multiplier"]: [buy["multiplier"], stay["multiplier"]],
+        t["col_ci_low"]: [buy["ci_lower"], stay["ci_lower"]],
+        t["col_ci_high"]: [buy["ci_upper"], stay["ci_upper"]],
+        t["col_lr"]: [buy["lr_statistic"], stay["lr_statistic"]],
+        t["col_p"]: [p_text(buy["p_value"]), p_text(stay["p_value"])],
+    })
+    ctx.table(table, formats={t["col_p"]: "text"}, digits={t["col_multiplier"]: 2, t["col_ci_low"]: 2,
+                                                            t["col_ci_high"]: 2, t["col_lr"]: 1},
+              caption=t["members_caption"], index=False)
+    ctx.caveat("members_caveat", adjusted=ctx.tr("members_adjusted") if ctx.study.adjust_for else "")
 
 
 def _holdout(ctx) -> None:

@@ -213,10 +213,7 @@ def _behaviour(ctx, surveys: pd.DataFrame) -> None:
         return
     horizon_text = ctx.tr("horizon", months=study.horizon_months)
     customers = study.customers
-    adjust = None
-    if customers is not None and "acquisition_channel" in customers.columns:
-        if 2 <= customers["acquisition_channel"].nunique() <= 12:
-            adjust = ["acquisition_channel"]
+    adjust = study.adjust_for or None
     try:
         res = sv.nps_behaviour(
             surveys, study.durations, study.customer_summary,
