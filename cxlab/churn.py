@@ -137,7 +137,8 @@ class ThresholdChoice(Result):
                                                           "false_churn_rate", "share_flagged", "unit")})
 
 
-def choose_churn_threshold(analysis: ChurnThresholdAnalysis, quantile: float = 0.9) -> ThresholdChoice:
+def choose_churn_threshold(analysis: ChurnThresholdAnalysis, quantile: float = 0.9, *,
+                           rule: str | None = None) -> ThresholdChoice:
     """Choose the no-purchase churn threshold from the gap distribution; always yields a value.
 
     Rule: X is the ``quantile``-th percentile of the Kaplan-Meier distribution of
@@ -149,12 +150,17 @@ def choose_churn_threshold(analysis: ChurnThresholdAnalysis, quantile: float = 0
     curve: ``F(x) = (1 - S(x)) / (1 - S_min)`` with ``S_min`` the curve's last
     value (Maller & Zhou 1996, *Survival Analysis with Long-Term Survivors*).
 
+    ``rule`` forces one reading (``"km_quantile"``: NaN threshold when the curve does not
+    reach ``1 - quantile``; ``"returning_quantile"``) instead of the rule above.
+
     Raises
     ------
     ValueError
         When no pause ended (every customer bought once): no threshold can be
         read from the data.
     """
+    if rule not in (None, "km_quantile", "returning_quantile"):
+        raise ValueError(f"rule must be None, 'km_quantile' or 'returning_quantile', got {rule!r}")
     curve = analysis.curve
     if curve.empty:
         raise ValueError("no completed pause between two purchases: a churn threshold cannot be read from the data")
@@ -162,8 +168,9 @@ def choose_churn_threshold(analysis: ChurnThresholdAnalysis, quantile: float = 0
     gap = curve["gap"].to_numpy(float)
     plateau = float(s.min())
     x = _km_quantile(curve, quantile)
-    if np.isfinite(x):
-        rule, false_rate = "km_quantile", float(_survival_at(curve, np.array([x]))[0])
+    if rule == "km_quantile" or (rule is None and np.isfinite(x)):
+        rule = "km_quantile"
+        false_rate = float(_survival_at(curve, np.array([x]))[0]) if np.isfinite(x) else float("nan")
     else:
         returning = (1.0 - s) / (1.0 - plateau)
         x = float(gap[np.argmax(returning >= quantile - 1e-12)])
@@ -171,7 +178,7 @@ def choose_churn_threshold(analysis: ChurnThresholdAnalysis, quantile: float = 0
         s_x = float(_survival_at(curve, np.array([x]))[0])
         false_rate = (s_x - plateau) / (1.0 - plateau)
     open_gaps = analysis.open_gaps
-    flagged = float(np.mean(open_gaps > x)) if open_gaps.size else float("nan")
+    flagged = float(np.mean(open_gaps > x)) if open_gaps.size and np.isfinite(x) else float("nan")
     return ThresholdChoice(x, rule, quantile, plateau, false_rate, flagged, analysis.unit)
 
 
@@ -239,8 +246,14 @@ def churn_threshold_analysis(
     rec_rows = []
     for q in quantiles:
         choice = choose_churn_threshold(partial, q)
-        rec_rows.append({"quantile": q, "threshold": choice.threshold, "rule": choice.rule,
-                         "false_churn_rate": choice.false_churn_rate, "share_flagged": choice.share_flagged})
+        row = {"quantile": q, "threshold": choice.threshold, "rule": choice.rule,
+               "false_churn_rate": choice.false_churn_rate, "share_flagged": choice.share_flagged}
+        # both readings, so that a table can show one rule on every row (the two can cross)
+        for rule in ("km_quantile", "returning_quantile"):
+            alt = choose_churn_threshold(partial, q, rule=rule)
+            row.update({f"threshold_{rule}": alt.threshold, f"false_churn_rate_{rule}": alt.false_churn_rate,
+                        f"share_flagged_{rule}": alt.share_flagged})
+        rec_rows.append(row)
     recommended = pd.DataFrame(rec_rows)
     if candidates is None:
         top = float(np.nanpercentile(g[~censored], 99))

@@ -162,3 +162,13 @@ def test_threshold_rule_prefers_the_km_percentile_when_it_is_reached():
     res = churn_threshold_analysis(_gaps(), quantiles=(0.9,))
     choice = res.choose(0.9)
     assert choice.rule == "km_quantile" and choice.threshold == res.threshold(0.9)
+
+
+def test_each_reading_is_monotone_in_the_quantile_so_a_table_can_show_one():
+    """The two readings can cross (a 95 % 'pauses that end' below a 90 % 'all pauses'); each alone is monotone."""
+    res = churn_threshold_analysis(_gaps(seed=4), quantiles=(0.5, 0.8, 0.9, 0.95, 0.99))
+    rec = res.recommended
+    for rule in ("km_quantile", "returning_quantile"):
+        x = rec[f"threshold_{rule}"].dropna().to_numpy()
+        assert np.all(np.diff(x) >= 0), rule
+    assert (rec["threshold_returning_quantile"] <= rec["threshold_km_quantile"].fillna(np.inf)).all()

@@ -152,7 +152,7 @@ def test_the_cdnow_sample_as_a_client_has_a_churn_threshold_with_its_rule(tmp_pa
     assert len(rows) == 3, "one row per quantile, none empty"
     text = text_of_html(part)
     assert f"{round(churn.threshold_days)} дн." in text and "которые заканчиваются" in text
-    assert "доля заканчивающихся перерывов" in text
+    assert "X по заканчивающимся перерывам" in text
     assert ctx.metrics["churn_after_days"].value == churn.threshold_days
 
 

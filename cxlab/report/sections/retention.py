@@ -125,15 +125,18 @@ def _churn(ctx) -> None:
         ctx.text("threshold_data_choice", days=fmt.int(choice.threshold))
     ctx.how_to_read("threshold_how")
     rec = study.gap_analysis.recommended
+    # one reading on every row: the one that chose (or, for a given threshold, would choose) the study's rule
+    rule = choice.rule if choice is not None else "km_quantile"
+    threshold = rec[f"threshold_{rule}"]
     table = pd.DataFrame({
         t["col_quantile"]: rec["quantile"].to_numpy(float),
-        t["col_rule"]: [ctx.label("rules", r) for r in rec["rule"]],
-        t["col_threshold"]: rec["threshold"].round().astype(int).to_numpy(),
-        t["col_false"]: rec["false_churn_rate"].to_numpy(float),
-        t["col_flagged"]: rec["share_flagged"].to_numpy(float),
+        t["col_threshold"]: [fmt.int(x) if np.isfinite(x) else t["not_reached"] for x in threshold],
+        t["col_false"]: rec[f"false_churn_rate_{rule}"].to_numpy(float),
+        t["col_flagged"]: rec[f"share_flagged_{rule}"].to_numpy(float),
     })
-    ctx.table(table, formats={t["col_quantile"]: "pct", t["col_false"]: "pct", t["col_flagged"]: "pct"},
-              caption=t["threshold_caption"])
+    ctx.table(table, formats={t["col_quantile"]: "pct", t["col_threshold"]: "text", t["col_false"]: "pct",
+                              t["col_flagged"]: "pct"},
+              caption=t["threshold_caption"].format(rule=ctx.label("rules", rule)))
 
 
 # --------------------------------------------------------------------------- lifetime curves

@@ -96,7 +96,10 @@ def _findings(ctx) -> list:
         extra = ""
         if has("loyalty_uplift_month") and m["loyalty_uplift_month"].ci is not None:
             u_lo, u_hi = ci("loyalty_uplift_month")
-            extra = ctx.tr("finding_programme_uplift", att=money(m["loyalty_uplift_month"].value), lo=u_lo, hi=u_hi)
+            low, high = m["loyalty_uplift_month"].ci
+            # an effect whose interval holds zero is not claimed: the sentence says it cannot be told apart from none
+            which = "finding_programme_uplift" if low > 0 or high < 0 else "finding_programme_uplift_unclear"
+            extra = ctx.tr(which, att=money(m["loyalty_uplift_month"].value), lo=u_lo, hi=u_hi)
         out.append(ctx.join(ctx.tr(key, net=money(m["loyalty_net_value"].value), lo=lo_t, hi=hi_t,
                                    h=ctx.study.horizon_months), extra, sep=" " if extra else ""))
     if has("one_time_buyer_share", "retention_month_1"):
