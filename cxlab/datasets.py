@@ -118,8 +118,24 @@ __all__ = [
     "simulate_gamma_gamma",
     "simulate_bgbb",
     "write_demo_files",
+    "reference_data",
     "MONTH_DAYS",
 ]
+
+def reference_data(name: str = "") -> Path:
+    """The folder of a public reference dataset the tests validate against (``tests/data/<name>``:
+    cdnow, donations, apparel, lalonde, mpdta, rossi, darfur), found from any working folder.
+
+    Each folder's ``SOURCE.md`` gives the origin and the published numbers.
+    """
+    from cxlab.config import find_root
+
+    folder = find_root() / "tests" / "data" / name
+    if not folder.is_dir():
+        known = sorted(p.name for p in folder.parent.iterdir() if p.is_dir()) if folder.parent.is_dir() else []
+        raise FileNotFoundError(f"no reference data {name!r} in {folder.parent}; known: {known}")
+    return folder
+
 
 #: Length of a month in days (365.25 / 12), the data layer's "M" unit.
 MONTH_DAYS = DAYS_PER_MONTH
