@@ -97,3 +97,33 @@ def test_tiny_clients_get_notes_not_failures(tx):
     assert not [n for n, s in ctx.sections.items() if s["status"] == "failed"], ctx.sections
     for name, status in ctx.sections.items():
         assert status["status"] == "ok" or status["reason"], name
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_a_headline_dominated_by_an_outlier_says_so(lang):
+    """One amount of 1e15: revenue, value and ABC classes describe that row; the summary and the overview say it."""
+    import numpy as np
+
+    from cxlab.data import ClientData
+    from cxlab.data.io import check_values  # the loader's own value checks
+    from cxlab.report import sections
+    from cxlab.report.context import ReportContext
+    from cxlab.report.sections.summary import build_summary
+    from cxlab.study import Study
+
+    rng = np.random.default_rng(0)
+    n = 300
+    tx = pd.DataFrame({"customer_id": [f"c{i % 60}" for i in range(n)], "amount": rng.uniform(100, 1000, n),
+                       "timestamp": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 365, n), "D")})
+    tx.loc[7, "amount"] = 1e15
+    quality, checks = check_values(tx)
+    assert checks.dominates() and len(checks.outliers) == 1
+    data = ClientData(tx, quality=quality, checks=checks)
+    ctx = ReportContext(Study(data, {}, lang=lang), display=False)
+    sections.build("overview", ctx)
+    build_summary(ctx)
+    from bs4 import BeautifulSoup
+
+    text = BeautifulSoup(ctx.to_html(), "html.parser").get_text(" ")
+    key = "1 outlying amounts hold 100.0% of gross revenue" if lang == "en" else "На 1 выбивающихся сумм приходится"
+    assert text.count(key) == 2, text[:500]  # in the overview and at the top of the summary

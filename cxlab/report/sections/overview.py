@@ -32,6 +32,7 @@ def build(ctx) -> None:
     returns_only = totals["customers"] - len(summary)
     if returns_only > 0:
         ctx.text("returns_only", n=fmt.int(returns_only))
+    _outliers(ctx)
 
     ctx.metric("n_customers", int(totals["customers"]))
     ctx.metric("n_purchases", purchases)
@@ -155,3 +156,21 @@ def _quality(ctx) -> None:
     if ctx.lang != "en":
         ctx.caveat("quality_caveat")
 
+
+def dominating_outliers(study):
+    """The loader's outlying amounts when they hold so much revenue that the headlines describe them
+    (:meth:`cxlab.data.quality.ValueChecks.dominates`), else None."""
+    checks = getattr(study.data, "checks", None)
+    if checks is None or checks.outliers.empty or not checks.dominates():
+        return None
+    return checks
+
+
+def _outliers(ctx) -> None:
+    checks = dominating_outliers(ctx.study)
+    if checks is None:
+        return
+    fmt = ctx.fmt
+    rows = ", ".join(str(int(r)) for r in checks.outliers["row"].head(5) if r == r)
+    ctx.caveat("outliers_dominate", n=fmt.int(len(checks.outliers)), share=fmt.pct(checks.outlier_revenue_share),
+               rows=rows or "—")

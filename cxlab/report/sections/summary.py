@@ -37,6 +37,11 @@ def _body(ctx) -> None:
         ctx.text("intro", first=fmt.date(m["period_start"].value), last=fmt.date(m["period_end"].value),
                  customers=fmt.int(m["n_customers"].value), purchases=fmt.int(m["n_purchases"].value),
                  revenue=fmt.money(m["revenue_total"].value))
+    from cxlab.report.sections.overview import dominating_outliers
+
+    checks = dominating_outliers(ctx.study)
+    if checks is not None:  # the headlines below describe a handful of rows: say so before them
+        ctx.caveat("outliers", n=fmt.int(len(checks.outliers)), share=fmt.pct(checks.outlier_revenue_share))
     findings = _findings(ctx)
     if findings:
         ctx.heading("findings_title")
