@@ -248,11 +248,15 @@ def render_report(
     name = cfg.name
 
     out_base = cfg.report_dir
-    out_base.mkdir(parents=True, exist_ok=True)
-    _remove_stale_temporaries(out_base)
     run_id = _new_run_id(started, cfg.lang)
-    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{run_id}-", dir=out_base))
-    os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp gives 0700; a report folder is as readable as any other
+    try:
+        out_base.mkdir(parents=True, exist_ok=True)
+        _remove_stale_temporaries(out_base)
+        tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{run_id}-", dir=out_base))
+        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp gives 0700; a report folder is as readable as any other
+    except OSError as exc:  # a read-only reports/, a full disk: say which folder and why, nothing else
+        raise ReportError(name, f"cannot write the report folder {out_base}: {exc.strerror or exc}",
+                          stage="output") from None
     stage = "fingerprint"
     timings: dict[str, float] = {"config": time.perf_counter() - t0}
     try:

@@ -177,3 +177,18 @@ def test_stale_temporary_folders_are_cleaned(small_root, monkeypatch):
     render_report("acme", small_root)
     assert not (reports / ".tmp-old").exists()
     assert (reports / ".tmp-live").exists()  # could be a run in progress
+
+
+def test_a_report_folder_that_cannot_be_written_is_one_message(small_root, monkeypatch):
+    import os
+
+    if os.geteuid() == 0:  # root writes anywhere: make the folder a file instead
+        (small_root / "reports" / "acme").parent.mkdir(exist_ok=True)
+        (small_root / "reports" / "acme").write_text("not a folder")
+    else:
+        (small_root / "reports").chmod(0o500)
+    monkeypatch.setattr(runner, "execute_notebook", lambda *a, **k: pytest.fail("kernel started"))
+    result = render_report_safe("acme", small_root)
+    assert result.status == "failed" and result.stage == "output"
+    assert "cannot write the report folder" in result.error and "acme" in result.error
+    assert "Traceback" not in result.error
