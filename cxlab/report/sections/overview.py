@@ -129,6 +129,7 @@ def _quality(ctx) -> None:
     counts = {a: sum(i.rows_count for i in issues if i.action == a) for a in ("dropped", "flagged", "repaired")}
     ctx.metric("rows_dropped", counts["dropped"])
     ctx.metric("rows_flagged", counts["flagged"])
+    ctx.metric("rows_repaired", counts["repaired"])
     ctx.text("quality_counts", **{k: ctx.fmt.int(v) for k, v in counts.items()})
     # the loader names files by absolute path; the client's report shows them relative to the project
     config = ctx.study.config
