@@ -17,6 +17,7 @@ from cxlab.data.aggregate import (
     interpurchase_gaps,
     log_overview,
     period_start,
+    purchase_days,
     transactions_table,
 )
 from cxlab.data.contract import CUSTOMERS, SURVEYS, TABLES, TRANSACTIONS

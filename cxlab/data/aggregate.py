@@ -54,6 +54,7 @@ __all__ = [
     "cohort_counts",
     "customer_period_panel",
     "interpurchase_gaps",
+    "purchase_days",
     "churn_durations",
     "period_start",
 ]
@@ -880,6 +881,43 @@ def _panel_ibis(t: ir.Table, period: str, start_p: int | None, end: Any) -> pd.D
         act["transactions"].to_numpy().astype(np.int64),
         act["revenue"].to_numpy(zero_copy_only=False).astype(np.float64), start_p, end_p, period,
     )
+
+
+# ----------------------------------------------------------------------------- purchase days
+def purchase_days(transactions: Any, *, observation_end: Any = None) -> pd.DataFrame:
+    """The distinct purchase days of every customer, in customer and day order.
+
+    The input of models that need each purchase's date (time-varying
+    covariates, :class:`cxlab.ltv.TimeVaryingCovariates`) from a source of any
+    size or engine: one row per customer and day with a purchase, returns
+    excluded (they are not purchase occasions).
+
+    Returns
+    -------
+    DataFrame ``customer_id`` (as the source holds it), ``day`` (int64, days
+    since 1970-01-01), with purchases up to ``observation_end`` if given.
+    """
+    duck = _duck(transactions)
+    if duck is None:
+        t = transactions_table(transactions)
+        days = _purchase_days(t)
+        if observation_end is not None:
+            days = days.filter(days.day <= _to_day_number(observation_end, "observation_end"))
+        import pyarrow.compute as pc
+
+        table = days.select("customer_id", "day").to_pyarrow()
+        table = table.take(pc.sort_indices(table, sort_keys=[("customer_id", "ascending"), ("day", "ascending")]))
+    else:
+        with duck:
+            where = f" AND {_DAY_SQL} <= {_date_sql(_to_day_number(observation_end, 'observation_end'))}" \
+                if observation_end is not None else ""
+            table = duck.arrow(f"""
+            SELECT DISTINCT customer_id, {_DAY_SQL} - DATE '1970-01-01' AS day FROM ({duck.sql})
+            WHERE amount >= 0{where} ORDER BY customer_id, day
+            """)
+    df = _pandas(table)
+    df["day"] = df["day"].astype("int64")
+    return df
 
 
 # ----------------------------------------------------------------------------- churn inputs

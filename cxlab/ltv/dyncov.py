@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import digamma, gammaln
 
+from cxlab.data.aggregate import purchase_days
 from cxlab.ltv._special import pnbd_integral
 from cxlab.ltv.covariates import CovariateDesign
 from cxlab.units import unit_days
@@ -54,9 +55,9 @@ class TimeVaryingCovariates:
         customer's next row) and numeric covariate columns. A weekly panel
         such as CLVTools' ``apparelDynCov`` (``Id, Cov.Date, ...``) or the
         change points :func:`membership_covariates` builds.
-    transactions : DataFrame
-        The transactions (``customer_id, timestamp, amount``; the data
-        contract's frame) — the covariates at the repeat-purchase days enter
+    transactions : DataFrame or any source of :mod:`cxlab.data.aggregate`
+        The transactions (``customer_id, timestamp, amount``; a frame, a
+        Parquet folder or an engine table) — the covariates at the repeat-purchase days enter
         the likelihood.
     unit : {"D", "W", "M", "Y"}
         Time unit of the summary the model is fitted on.
@@ -97,11 +98,10 @@ class TimeVaryingCovariates:
             raise ValueError(f"covariate panel: {int(dup.sum())} customer(s) have two rows starting on the same "
                              f"day, e.g. customer {frame.loc[dup, 'customer_id'].iloc[0]!r}")
         self.panel = frame.sort_values(["customer_id", "day"]).reset_index(drop=True)
-        buy = transactions[transactions["amount"] >= 0]
-        days = pd.DataFrame({"customer_id": buy["customer_id"].astype(str).to_numpy(),
-                             "day": (pd.to_datetime(buy["timestamp"]).dt.normalize()
-                                     - pd.Timestamp("1970-01-01")).dt.days.to_numpy()})
-        self.purchase_days = days.drop_duplicates().sort_values(["customer_id", "day"]).reset_index(drop=True)
+        # Through the data layer, so that a Parquet folder or an engine table works as a frame does.
+        days = purchase_days(transactions)
+        days["customer_id"] = days["customer_id"].astype(str)
+        self.purchase_days = days.sort_values(["customer_id", "day"], kind="stable").reset_index(drop=True)
         self.alive_at = None
         if alive_at is not None:
             dates = pd.to_datetime(pd.Series(alive_at), errors="coerce").dt.normalize()

@@ -15,6 +15,7 @@ from cxlab.data import (
     customer_period_panel,
     customer_summary,
     interpurchase_gaps,
+    purchase_days,
 )
 
 CDNOW = Path(__file__).parents[1] / "data" / "cdnow"
@@ -304,6 +305,8 @@ ROUTE_CASES = [
     (customer_period_panel, {"period": "D", "start": "2024-06-01", "end": "2024-09-30"}),
     (interpurchase_gaps, {"unit": "W"}),
     (churn_durations, {"threshold": 21, "observation_end": "2025-01-31"}),
+    (purchase_days, {}),
+    (purchase_days, {"observation_end": "2024-06-30"}),
 ]
 
 
@@ -329,6 +332,21 @@ def test_gaps_are_in_customer_and_day_order():
     assert list(g.customer_id) == ["a", "a", "a", "b"]
     assert list(g.gap) == [2.0, 17.0, 11.0, 26.0]  # chronological; the open gap last
     assert list(g.censored) == [False, False, True, True]
+
+
+def test_purchase_days_hand_example(tmp_path):
+    """Distinct purchase days in customer and day order; returns are not purchase occasions; a Parquet
+    file gives what the frame gives."""
+    df = tx([("b", "2024-01-05 10:00", 1.0), ("a", "2024-01-20", 1.0), ("a", "2024-01-01 09:00", 1.0),
+             ("a", "2024-01-01 18:00", 3.0), ("a", "2024-01-10", -5.0), ("b", "2024-03-01", 2.0)])
+    days = purchase_days(df)
+    epoch = pd.Timestamp("1970-01-01")
+    expected = [("a", "2024-01-01"), ("a", "2024-01-20"), ("b", "2024-01-05"), ("b", "2024-03-01")]
+    assert list(days.customer_id) == [c for c, _ in expected]
+    assert list(days.day) == [(pd.Timestamp(d) - epoch).days for _, d in expected]
+    assert list(purchase_days(df, observation_end="2024-02-01").customer_id) == ["a", "a", "b"]
+    df.to_parquet(tmp_path / "tx.parquet")
+    pd.testing.assert_frame_equal(purchase_days(tmp_path / "tx.parquet"), days)
 
 
 def test_other_columns_of_any_type_do_not_matter():
