@@ -96,6 +96,7 @@ def _gauss_jacobi(n: int, al: float, be: float) -> tuple[np.ndarray, np.ndarray]
 
 _PEAK_NODES = 24
 _PX, _PW = roots_legendre(_PEAK_NODES)
+_QUAD_BLOCK = 4096  # rows per block of the quadrature (4096 x 24 nodes x 8 bytes = 768 KiB an array)
 _PEAK_DROP = 46.0  # the integrand is cut where it is e^-46 (1e-20) below its peak
 
 
@@ -173,20 +174,32 @@ def _peak_quadrature(P, Q, K, X, lb0, swap, live, out):
     lo = cut(np.zeros_like(X), mode)
     hi = cut(X, mode)
     half = (hi - lo) / 2.0
-    xs = (lo + hi)[:, None] / 2.0 + half[:, None] * _PX
-    ex = np.exp(xs)
-    Ke = K[:, None] + ex
-    lk = (1.0 - P)[:, None] * xs - Q[:, None] * np.log(Ke) - top[:, None]
-    wk = _PW * np.exp(lk)
-    total = wk.sum(axis=1)
-    pi = wk / total[:, None]
-    # E[log(m+t)], E[log(M+t)], E[1/(m+t)], E[1/(M+t)] with m+t = b0 e^x, M+t = b0 (K + e^x)
-    e_log_m = lb0 + (pi * xs).sum(axis=1)
-    e_log_M = lb0 + (pi * np.log(Ke)).sum(axis=1)
+    mid = (lo + hi) / 2.0
+    log_i = np.empty_like(X)
+    e_log_m, e_log_M, e_inv_m, e_inv_M = (np.empty_like(X) for _ in range(4))
+    # the rows x nodes arrays are formed a block of rows at a time: blocks that stay in the CPU cache
+    # make the quadrature about twice as fast on a million rows as whole-column arrays
+    for i in range(0, len(X), _QUAD_BLOCK):
+        b = slice(i, i + _QUAD_BLOCK)
+        xs = mid[b, None] + half[b, None] * _PX
+        ex = np.exp(xs)
+        Ke = K[b, None] + ex
+        log_Ke = np.log(Ke)
+        wk = _PW * np.exp((1.0 - P[b])[:, None] * xs - Q[b, None] * log_Ke - top[b, None])
+        total = wk.sum(axis=1)
+        pi = wk / total[:, None]
+        # E[log(m+t)], E[log(M+t)], E[1/(m+t)], E[1/(M+t)] with m+t = b0 e^x, M+t = b0 (K + e^x)
+        e_log_m[b] = (pi * xs).sum(axis=1)
+        e_log_M[b] = (pi * log_Ke).sum(axis=1)
+        e_inv_m[b] = (pi / ex).sum(axis=1)
+        e_inv_M[b] = (pi / Ke).sum(axis=1)
+        log_i[b] = np.log(total * half[b])
     b0 = np.exp(lb0)
-    e_inv_m = (pi / ex).sum(axis=1) / b0
-    e_inv_M = (pi / Ke).sum(axis=1) / b0
-    log_i = (1.0 - P - Q) * lb0 + top + np.log(total * half)
+    e_log_m += lb0
+    e_log_M += lb0
+    e_inv_m /= b0
+    e_inv_M /= b0
+    log_i += (1.0 - P - Q) * lb0 + top
     # back to (A, p) and (C, q)
     e_log_A = np.where(swap, e_log_M, e_log_m)
     e_log_C = np.where(swap, e_log_m, e_log_M)
