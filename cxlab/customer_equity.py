@@ -435,7 +435,8 @@ class CustomerEquity(Estimator):
     def summary(self) -> Summary:
         self._check_fitted()
         d = self.to_dict()
-        inputs = pd.DataFrame({"value": list(d["inputs"].values())}, index=list(d["inputs"]))
+        shown = {k: v for k, v in d["inputs"].items() if k != "acquisition_cost_known"}
+        inputs = pd.DataFrame({"value": np.array(list(shown.values()), dtype=float)}, index=list(shown))
         values = pd.DataFrame({
             "estimate": [self.equity_["equity"], self.equity_["per_new_customer"], self.point_value_],
             "low": [self.ci_["equity"][0], self.ci_["per_new_customer"][0], self.ci_["point_value"][0]],

@@ -177,5 +177,6 @@ def _equity(ctx) -> None:
         if e_r >= e_m:
             ctx.text("elasticity_text", ratio=fmt.num(e_r / e_m, 1))
         else:
-            ctx.text("elasticity_text_less", ratio=fmt.num(e_r / e_m, 2), retention=fmt.pct(p.retention))
+            ctx.text("elasticity_text_less", ratio=fmt.num(e_r / e_m, 2), retention=fmt.pct(p.retention),
+                     horizon=horizon)
     ctx.caveat("equity_caveat")
