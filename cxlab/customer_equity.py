@@ -67,7 +67,7 @@ class EquityInputs:
     retention : float
         Annual retention rate ``r`` (share of active customers still active a year later), in (0, 1).
     margin : float
-        Margin per active customer per month ``m`` (currency).
+        Margin per active customer per month ``m`` (currency), from purchases after the first.
     acquisition_cost : float
         Cost of acquiring one new customer ``c`` (currency; 0 when unknown, see ``CustomerEquity``).
     discount_rate : float
@@ -78,6 +78,8 @@ class EquityInputs:
         Customers active now ``N0``.
     new_per_period : float
         Customers acquired per month ``n`` over the horizon.
+    first_margin : float
+        Margin of a new customer's first purchase ``m0``, earned when they are acquired (0: GLS's form).
     """
 
     retention: float
@@ -87,6 +89,7 @@ class EquityInputs:
     horizon: int
     active: float
     new_per_period: float
+    first_margin: float = 0.0
 
     def __post_init__(self) -> None:
         if not 0 < self.retention < 1:
@@ -95,10 +98,11 @@ class EquityInputs:
             raise ValueError(f"discount_rate must lie in [0, 1), got {self.discount_rate!r}")
         if int(self.horizon) != self.horizon or self.horizon < 1:
             raise ValueError(f"horizon must be a whole number of months >= 1, got {self.horizon!r}")
-        for name in ("margin", "acquisition_cost", "active", "new_per_period"):
+        for name in ("margin", "first_margin", "acquisition_cost", "active", "new_per_period"):
             value = getattr(self, name)
-            if not np.isfinite(value) or (name != "margin" and value < 0):
-                raise ValueError(f"{name} must be finite{'' if name == 'margin' else ' and >= 0'}, got {value!r}")
+            signed = name in ("margin", "first_margin")  # returns can make a margin negative
+            if not np.isfinite(value) or (not signed and value < 0):
+                raise ValueError(f"{name} must be finite{'' if signed else ' and >= 0'}, got {value!r}")
 
 
 def margin_multiple(retention: float, discount_rate: float) -> float:
@@ -155,28 +159,37 @@ def equity_value(p: EquityInputs) -> dict[str, float]:
     .. math::
 
         CE = m \\Big[N_0 S(H) + n \\sum_{k=1}^{H} \\delta^k S(H-k)\\Big]
-             - c\\, n \\sum_{k=1}^{H} \\delta^k
+             + (m_0 - c)\\, n \\sum_{k=1}^{H} \\delta^k
 
     The first term is the current customers (``N0`` active now, acquisition cost
-    sunk); the second and third are GLS's "sum over cohorts": ``n`` customers
-    acquired at the end of each month ``k = 1..H`` at cost ``c`` each, earning
-    until the horizon's end. As ``H -> inf``, ``S(H) -> x / (1 - x) =
-    rho / (1 + i_m - rho)``, GLS's margin multiple (equation 2 of the paper with
-    constant margin and retention), and the value of one new customer
-    ``m S(H) - c`` becomes their ``m r / (1 + i - r) - c``.
+    sunk); the others are GLS's "sum over cohorts": ``n`` customers acquired at
+    the end of each month ``k = 1..H`` at cost ``c`` each, with the margin ``m0``
+    of their first purchase then, earning ``m`` a month until the horizon's end.
+    With ``m0 = 0`` and ``H -> inf``, ``S(H) -> x / (1 - x) = rho / (1 + i_m - rho)``,
+    GLS's margin multiple (their equation for constant margin and retention), and
+    the value of one new customer ``m S(H) - c`` becomes their ``m r / (1 + i - r) - c``.
+    ``m0`` is kept apart because a first purchase is not repeated: folding it into
+    ``m`` would credit today's customers with first purchases they will not make
+    again.
+
+    Timing follows GLS: a month's margin counts if the customer is still active
+    at its end. Customers who buy continuously while active earn
+    ``m (1 - rho) / lambda`` in expectation in a month they start active, so the
+    end-of-month convention understates their margin by about ``lambda / 2``
+    (2.5 % at a monthly churn rate of 5 %).
 
     Returns
     -------
     dict
         ``equity``, ``current`` (value of the active customers), ``future``
         (the new cohorts' margin minus their acquisition cost) and ``per_new_customer``
-        (``m S(H) - c``, a customer acquired today).
+        (``m0 + m S(H) - c``, a customer acquired today).
     """
     q = _parts(p)
     current = p.margin * p.active * q["S_H"]
-    future = p.new_per_period * (p.margin * q["cohort_S"] - p.acquisition_cost * q["disc"])
+    future = p.new_per_period * (p.margin * q["cohort_S"] + (p.first_margin - p.acquisition_cost) * q["disc"])
     return {"equity": current + future, "current": current, "future": future,
-            "per_new_customer": p.margin * q["S_H"] - p.acquisition_cost}
+            "per_new_customer": p.first_margin + p.margin * q["S_H"] - p.acquisition_cost}
 
 
 def equity_gradient(p: EquityInputs) -> dict[str, float]:
@@ -185,33 +198,42 @@ def equity_gradient(p: EquityInputs) -> dict[str, float]:
     With ``S'(n) = sum_{t=1..n} t x**(t-1)``, ``x = rho * delta``:
 
     * ``dCE/dm = N0 S(H) + n sum_k d^k S(H-k)``;
-    * ``dCE/dc = -n sum_k d^k``;
+    * ``dCE/dm0 = n sum_k d^k`` and ``dCE/dc = -n sum_k d^k``;
     * ``dCE/dr = m delta [N0 S'(H) + n sum_k d^k S'(H-k)] * rho / (12 r)``
       (chain rule through ``rho = r ** (1/12)``);
     * ``dCE/di = dCE/ddelta * (-delta / (12 (1 + i)))`` with
-      ``dCE/ddelta = m [N0 rho S'(H) + n sum_k (k d^(k-1) S(H-k) + d^k rho S'(H-k))] - c n sum_k k d^(k-1)``.
+      ``dCE/ddelta = m [N0 rho S'(H) + n sum_k (k d^(k-1) S(H-k) + d^k rho S'(H-k))] + (m0 - c) n sum_k k d^(k-1)``.
 
     Returns
     -------
-    dict with keys ``retention``, ``margin``, ``acquisition_cost``, ``discount_rate``.
+    dict with keys ``retention``, ``margin``, ``first_margin``, ``acquisition_cost``, ``discount_rate``.
     """
     q = _parts(p)
     m, n, N0, c = p.margin, p.new_per_period, p.active, p.acquisition_cost
     d_rho = m * q["delta"] * (N0 * q["dS_H"] + n * q["cohort_dS"])
     d_delta = (m * (N0 * q["rho"] * q["dS_H"] + n * (q["cohort_kS"] + q["rho"] * q["cohort_dS"]))
-               - c * n * q["disc_k"])
+               + (p.first_margin - c) * n * q["disc_k"])
     return {
         "retention": d_rho * q["rho"] / (PERIODS_PER_YEAR * p.retention),
         "margin": N0 * q["S_H"] + n * q["cohort_S"],
+        "first_margin": n * q["disc"],
         "acquisition_cost": -n * q["disc"],
         "discount_rate": d_delta * (-q["delta"] / (PERIODS_PER_YEAR * (1.0 + p.discount_rate))),
     }
 
 
 def _elasticities(p: EquityInputs, equity: float) -> dict[str, float]:
-    """``dCE/dz * z / CE``: the % change of equity for a 1 % relative change of ``z`` (GLS's Table)."""
+    """``dCE/dz * z / CE``: the % change of equity for a 1 % relative change of ``z`` (GLS's Table).
+
+    ``margin`` is the elasticity to the margin *rate*, which scales ``m`` and ``m0`` together.
+    """
     grad = equity_gradient(p)
-    return {name: (grad[name] * getattr(p, name) / equity if equity != 0 else np.nan) for name in grad}
+    if equity == 0:
+        return dict.fromkeys(("retention", "margin", "acquisition_cost", "discount_rate"), np.nan)
+    return {"retention": grad["retention"] * p.retention / equity,
+            "margin": (grad["margin"] * p.margin + grad["first_margin"] * p.first_margin) / equity,
+            "acquisition_cost": grad["acquisition_cost"] * p.acquisition_cost / equity,
+            "discount_rate": grad["discount_rate"] * p.discount_rate / equity}
 
 
 def _point_value(p: EquityInputs) -> float:
@@ -305,9 +327,10 @@ class CustomerEquity(Estimator):
     The inputs of :func:`equity_value`, measured:
 
     * ``r``: annual retention from :func:`estimate_retention` (the study's churn rule);
-    * ``m``: ``margin_rate`` x net revenue in the window / active customer-months
-      (so ``m / lambda``, the expected lifetime margin, equals the margin per
-      churned lifetime — the first purchase included);
+    * ``m``: ``margin_rate`` x net revenue after each customer's first purchase day /
+      active customer-months (the rate the active customers earn at);
+    * ``m0``: ``margin_rate`` x mean revenue of the first purchase day of the
+      customers acquired in the last ``recent_months`` months;
     * ``N0``: customers not churned at the window's end;
     * ``n``: customers whose first purchase (or signup) falls in the last
       ``recent_months`` months, per month;
@@ -354,7 +377,7 @@ class CustomerEquity(Estimator):
         self.level = level
 
     def fit(self, durations: pd.DataFrame, revenue: pd.Series, *, window_end: Any,
-            acquisition_cost: pd.Series | None = None) -> "CustomerEquity":
+            first_revenue: pd.Series | None = None, acquisition_cost: pd.Series | None = None) -> "CustomerEquity":
         """Measure the inputs and compute equity, elasticities and intervals.
 
         Parameters
@@ -363,6 +386,9 @@ class CustomerEquity(Estimator):
             Index customer_id; ``start``, ``duration`` (days), ``event`` (the study's durations).
         revenue : Series
             Net revenue in the window per customer_id (missing customers count 0).
+        first_revenue : Series, optional
+            Net revenue of each customer's first purchase day (without it ``m0 = 0`` and ``m``
+            includes first purchases: GLS's single margin).
         window_end : date-like
             Last day of the observation window.
         acquisition_cost : Series, optional
@@ -370,13 +396,16 @@ class CustomerEquity(Estimator):
         """
         window_end = pd.Timestamp(window_end).normalize()
         self.retention_ = estimate_retention(durations, level=self.level)
-        revenue_total = float(revenue.reindex(durations.index).fillna(0.0).sum())
-        margin = self.margin_rate * revenue_total / self.retention_.exposure_months
+        revenue = revenue.reindex(durations.index).fillna(0.0)
+        first = (pd.Series(0.0, index=durations.index) if first_revenue is None
+                 else first_revenue.reindex(durations.index).fillna(0.0))
+        margin = self.margin_rate * float((revenue - first).sum()) / self.retention_.exposure_months
         since = window_end + pd.Timedelta(days=1) - pd.DateOffset(months=self.recent_months)
         start = pd.to_datetime(durations["start"])
         months = min(self.recent_months, max((window_end - start.min()).days + 1, 1) / DAYS_PER_MONTH)
         recent = durations.index[start >= since]
         self.new_per_period_ = len(recent) / months
+        first_margin = self.margin_rate * float(first.loc[recent].mean()) if len(recent) else 0.0
         cost = None
         if acquisition_cost is not None:
             known = acquisition_cost.reindex(recent).dropna()
@@ -385,7 +414,8 @@ class CustomerEquity(Estimator):
         self.inputs_ = EquityInputs(
             retention=self.retention_.retention, margin=margin, acquisition_cost=cost or 0.0,
             discount_rate=float(self.discount_rate), horizon=int(self.horizon_months),
-            active=float((~durations["event"].astype(bool)).sum()), new_per_period=self.new_per_period_)
+            active=float((~durations["event"].astype(bool)).sum()), new_per_period=self.new_per_period_,
+            first_margin=first_margin)
         self.equity_ = equity_value(self.inputs_)
         self.elasticities_ = _elasticities(self.inputs_, self.equity_["equity"])
         if not self.acquisition_cost_known_:
@@ -416,9 +446,11 @@ class CustomerEquity(Estimator):
         cost = None
         if customers is not None and "acquisition_cost" in customers.columns:
             cost = pd.to_numeric(customers["acquisition_cost"], errors="coerce")
+        summary = study.customer_summary
         return cls(margin_rate=study.margin_rate, horizon_months=study.horizon_months,
                    discount_rate=study.discount_rate).fit(
-            study.durations, study.customer_summary["revenue"], window_end=study.window_end, acquisition_cost=cost)
+            study.durations, summary["revenue"], window_end=study.window_end,
+            first_revenue=summary["first_purchase_value"], acquisition_cost=cost)
 
     # -- Result-like views
     def to_dict(self) -> dict[str, Any]:
@@ -427,7 +459,8 @@ class CustomerEquity(Estimator):
         return to_builtin({
             "inputs": {"retention": p.retention, "margin": p.margin, "acquisition_cost": p.acquisition_cost,
                        "acquisition_cost_known": self.acquisition_cost_known_, "discount_rate": p.discount_rate,
-                       "horizon": p.horizon, "active": p.active, "new_per_period": p.new_per_period},
+                       "horizon": p.horizon, "active": p.active, "new_per_period": p.new_per_period,
+                       "first_margin": p.first_margin},
             "retention": self.retention_.to_dict(), **self.equity_, "elasticities": self.elasticities_,
             "point_value": self.point_value_, "ci": {k: list(v) for k, v in self.ci_.items()},
         })

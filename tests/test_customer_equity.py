@@ -21,7 +21,8 @@ from cxlab.customer_equity import (
 from cxlab.units import DAYS_PER_MONTH, DAYS_PER_YEAR
 
 BASE = EquityInputs(retention=0.8, margin=50.0, acquisition_cost=120.0, discount_rate=0.12, horizon=24,
-                    active=1000.0, new_per_period=80.0)
+                    active=1000.0, new_per_period=80.0, first_margin=30.0)
+DRIVERS = ("retention", "margin", "first_margin", "acquisition_cost", "discount_rate")
 
 
 # --------------------------------------------------------------------------- the formula
@@ -29,19 +30,20 @@ def test_equity_against_a_hand_computation():
     p = replace(BASE, horizon=2)
     rho, delta = 0.8 ** (1 / 12), 1.12 ** (-1 / 12)
     x = rho * delta
-    # current customers: two months of margin; cohort 1 earns one month, cohort 2 none; both pay c
+    # current customers: two months of margin; cohort 1 earns one month, cohort 2 none; both pay c and
+    # bring their first purchase's margin when acquired
     current = 50.0 * 1000 * (x + x ** 2)
-    future = 80.0 * (50.0 * delta * x - 120.0 * (delta + delta ** 2))
+    future = 80.0 * (50.0 * delta * x + (30.0 - 120.0) * (delta + delta ** 2))
     value = equity_value(p)
     assert value["current"] == pytest.approx(current, rel=1e-12)
     assert value["future"] == pytest.approx(future, rel=1e-12)
     assert value["equity"] == pytest.approx(current + future, rel=1e-12)
-    assert value["per_new_customer"] == pytest.approx(50.0 * (x + x ** 2) - 120.0, rel=1e-12)
+    assert value["per_new_customer"] == pytest.approx(30.0 + 50.0 * (x + x ** 2) - 120.0, rel=1e-12)
 
 
 def test_long_horizon_tends_to_the_gls_margin_multiple():
     # GLS (2004) / Gupta & Lehmann (2003): m r / (1 + i - r) - c per period, r and i per period
-    p = replace(BASE, horizon=4000)
+    p = replace(BASE, horizon=4000, first_margin=0.0)
     rho = 0.8 ** (1 / 12)
     i_month = 1.12 ** (1 / 12) - 1
     expected = 50.0 * margin_multiple(rho, i_month) - 120.0
@@ -67,7 +69,7 @@ def test_margin_multiple_on_the_gupta_lehmann_grid():
                                     replace(BASE, new_per_period=0.0, margin=-5.0)])
 def test_analytic_derivatives_match_finite_differences(inputs):
     grad = equity_gradient(inputs)
-    for name in ("retention", "margin", "acquisition_cost", "discount_rate"):
+    for name in DRIVERS:
         x0 = getattr(inputs, name)
         h = 1e-6 * max(abs(x0), 1e-2)
         if x0 - h < 0 and name in ("discount_rate", "acquisition_cost"):  # one-sided at the boundary 0
@@ -83,7 +85,7 @@ def test_analytic_derivatives_match_finite_differences(inputs):
 def test_retention_elasticity_dominates_at_the_papers_retention_levels():
     # GLS: a 1 % better retention moves value about five times more than a 1 % better margin. With
     # c = 0 and a long horizon the ratio is (1 + i_m) / (12 (1 + i_m - rho)) for annual retention r
-    p = replace(BASE, retention=0.9, acquisition_cost=0.0, horizon=2400)
+    p = replace(BASE, retention=0.9, acquisition_cost=0.0, first_margin=0.0, horizon=2400)
     value = equity_value(p)["equity"]
     grad = equity_gradient(p)
     e_r = grad["retention"] * p.retention / value
@@ -108,7 +110,7 @@ _inputs = st.builds(
     EquityInputs,
     retention=st.floats(0.05, 0.97), margin=st.floats(0.1, 1e4), acquisition_cost=st.floats(0.0, 1e4),
     discount_rate=st.floats(0.0, 0.5), horizon=st.integers(1, 120), active=st.floats(0.0, 1e5),
-    new_per_period=st.floats(0.0, 1e3),
+    new_per_period=st.floats(0.0, 1e3), first_margin=st.floats(0.0, 1e4),
 )
 
 
@@ -117,14 +119,17 @@ def test_equity_rises_with_retention_and_margin_and_falls_with_acquisition_cost(
     ce = equity_value(p)["equity"]
     assert equity_value(replace(p, retention=p.retention + step))["equity"] >= ce
     assert equity_value(replace(p, margin=p.margin * (1 + step)))["equity"] >= ce
+    assert equity_value(replace(p, first_margin=p.first_margin + 100 * step))["equity"] >= ce
     assert equity_value(replace(p, acquisition_cost=p.acquisition_cost + 100 * step))["equity"] <= ce
     grad = equity_gradient(p)
-    assert grad["retention"] >= 0 and grad["margin"] >= 0 and grad["acquisition_cost"] <= 0
+    assert grad["retention"] >= 0 and grad["margin"] >= 0 and grad["first_margin"] >= 0
+    assert grad["acquisition_cost"] <= 0
 
 
 @given(_inputs, st.floats(0.001, 0.02))
 def test_equity_falls_with_the_discount_rate_when_acquisition_is_free(p, step):
     # with a cost, late cohorts can be worth less than their cost, and discounting them more helps
+    # (margins m, m0 >= 0 here)
     free = replace(p, acquisition_cost=0.0)
     assert equity_value(replace(free, discount_rate=free.discount_rate + step))["equity"] <= \
         equity_value(free)["equity"]
@@ -149,16 +154,16 @@ def test_retention_estimate_by_hand():
 _CHANNELS = ("organic", "search", "social", "referral", "partner")
 
 
-def _homogeneous(seed: int, n: int = 1500):
+def _homogeneous(seed: int, n: int = 1500, start: str = "2023-01-01", **params):
     """Demo retailer whose customers all churn at the baseline hazard, with contract end dates."""
     from cxlab.data import ClientData
     from cxlab.datasets import make_demo_dataset
     from cxlab.study import Study
 
-    ds = make_demo_dataset(n, seed=seed, contractual=True, loyalty=False, survey_share=0.0, order_ids=False,
-                           channel_hazard_ratios=dict.fromkeys(_CHANNELS, 1.0),
+    ds = make_demo_dataset(n, seed=seed, start=start, contractual=True, loyalty=False, survey_share=0.0,
+                           order_ids=False, channel_hazard_ratios=dict.fromkeys(_CHANNELS, 1.0),
                            nps_hazard_ratios={"promoter": 1.0, "passive": 1.0, "detractor": 1.0})
-    return ds, Study(ClientData(ds.transactions, ds.customers), {})
+    return ds, Study(ClientData(ds.transactions, ds.customers), params)
 
 
 def test_retention_and_equity_intervals_cover_the_truth_over_seeds():
@@ -179,6 +184,26 @@ def test_retention_and_equity_intervals_cover_the_truth_over_seeds():
     assert np.mean(estimates) == pytest.approx(np.exp(-0.012 * DAYS_PER_YEAR / 7), abs=0.01)
 
 
+def test_current_customers_value_predicts_their_next_year_margin():
+    # Four years of the homogeneous retailer, the study cut after three with no discounting: the value of
+    # today's active customers over 12 months is the margin they should bring in the fourth year. The
+    # end-of-month timing understates a continuously buying customer's margin by (1 - rho) / (lambda rho).
+    ratios = []
+    for seed in range(12):
+        ds, study = _homogeneous(seed, n=2000, start="2022-01-01", observation_end="2024-12-31", discount_rate=0.0)
+        fit = CustomerEquity.from_study(study)
+        lam = fit.retention_.hazard
+        timing = (1 - np.exp(-lam)) / (lam * np.exp(-lam))
+        active = study.durations.index[~study.durations["event"]]
+        tx = ds.transactions
+        after = tx["timestamp"] >= pd.Timestamp("2025-01-01")
+        next_year = tx[after & (tx["timestamp"] < pd.Timestamp("2026-01-01")) & tx["customer_id"].isin(active)]
+        ratios.append(fit.equity_["current"] * timing / next_year["margin"].sum())
+    # each seed's ratio has a spread of about 5 % (heavy-tailed spend): the mean of 12 within 4 %
+    assert np.mean(ratios) == pytest.approx(1.0, abs=0.04)
+    assert sum(0.85 < r < 1.15 for r in ratios) >= 11
+
+
 def test_study_facts_are_read_not_decided():
     ds, study = _homogeneous(0, n=600)
     fit = CustomerEquity.from_study(study)
@@ -186,11 +211,15 @@ def test_study_facts_are_read_not_decided():
     assert fit.discount_rate == study.discount_rate
     d = study.durations
     exposure = d["duration"].sum() / DAYS_PER_MONTH
-    revenue = study.customer_summary["revenue"].reindex(d.index).fillna(0).sum()
-    assert fit.inputs_.margin == pytest.approx(study.margin_rate * revenue / exposure)
+    summary = study.customer_summary.reindex(d.index).fillna(0)
+    # m from the purchases after the first day; m0 from the first days of the last year's new customers
+    repeat = (summary["revenue"] - summary["first_purchase_value"]).sum()
+    assert fit.inputs_.margin == pytest.approx(study.margin_rate * repeat / exposure)
     assert fit.inputs_.active == (~d["event"]).sum()
     recent = d["start"] >= study.window_end + pd.Timedelta(days=1) - pd.DateOffset(months=12)
     assert fit.inputs_.new_per_period == pytest.approx(recent.sum() / 12)
+    assert fit.inputs_.first_margin == pytest.approx(
+        study.margin_rate * summary["first_purchase_value"][recent].mean())
     cost = study.customers["acquisition_cost"].reindex(d.index[recent]).mean()
     assert fit.acquisition_cost_known_ and fit.inputs_.acquisition_cost == pytest.approx(cost)
     # the one-point value is the exact difference at one more point of annual retention

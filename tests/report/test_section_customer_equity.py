@@ -38,6 +38,8 @@ def _direct(tx: pd.DataFrame, customers: pd.DataFrame, *, threshold: float, marg
     end = tx["day"].max()
     buys = tx[tx["amount"] >= 0].groupby("customer_id")["day"].agg(["min", "max"])
     revenue = tx.groupby("customer_id")["amount"].sum().reindex(buys.index)
+    on_first_day = tx[(tx["amount"] >= 0) & (tx["day"] == tx["customer_id"].map(buys["min"]))]
+    first = on_first_day.groupby("customer_id")["amount"].sum().reindex(buys.index)
     churned = (end - buys["max"]).dt.days > threshold
     days = np.where(churned, (buys["max"] - buys["min"]).dt.days, (end - buys["min"]).dt.days).astype(float)
     lost_day = buys["max"]
@@ -55,8 +57,9 @@ def _direct(tx: pd.DataFrame, customers: pd.DataFrame, *, threshold: float, marg
     se = np.sqrt(np.sum((d - lam * t) ** 2)) / t.sum() / lam
     r = np.exp(-12 * lam)
     r_ci = (np.exp(-12 * lam * np.exp(1.959963984540054 * se)), np.exp(-12 * lam * np.exp(-1.959963984540054 * se)))
-    m = margin_rate * revenue.sum() / t.sum()
+    m = margin_rate * (revenue - first).sum() / t.sum()
     recent = buys.index[buys["min"] >= end + pd.Timedelta(days=1) - pd.DateOffset(months=12)]
+    m0 = margin_rate * first[recent].mean()
     n = len(recent) / 12
     c = customers.set_index("customer_id")["acquisition_cost"].reindex(recent).mean()
     active = (~churned).sum()
@@ -65,12 +68,12 @@ def _direct(tx: pd.DataFrame, customers: pd.DataFrame, *, threshold: float, marg
         rho, delta = ret ** (1 / 12), (1 + discount) ** (-1 / 12)
         value = sum(active * m * (rho * delta) ** s for s in range(1, horizon + 1))
         for k in range(1, horizon + 1):  # a cohort acquired at the end of month k, earning months k+1 .. H
-            value += n * delta ** k * (sum(m * (rho * delta) ** s for s in range(1, horizon - k + 1)) - c)
+            value += n * delta ** k * (m0 + sum(m * (rho * delta) ** s for s in range(1, horizon - k + 1)) - c)
         return value
 
     return {"revenue_lost": float(np.mean(lost)), "retention": r, "retention_ci": r_ci, "equity": equity(r),
             "equity_ci": (equity(r_ci[0]), equity(r_ci[1])), "point": equity(r + 0.01) - equity(r),
-            "acquisition_cost": c, "margin": m}
+            "acquisition_cost": c, "margin": m, "first_margin": m0}
 
 
 def test_section_renders_every_part(rendered):
@@ -110,7 +113,7 @@ def test_numbers_match_a_direct_computation(rendered, demo):
     fmt = ctx.fmt
     assert fmt.money(direct["revenue_lost"]) in text and fmt.money(direct["equity"]) in text
     assert fmt.money(direct["point"]) in text and fmt.money(direct["acquisition_cost"]) in text
-    assert fmt.money(direct["margin"]) in text
+    assert fmt.money(direct["margin"]) in text and fmt.money(direct["first_margin"]) in text
 
 
 def test_the_losses_by_channel_add_up_to_the_monthly_loss(rendered):

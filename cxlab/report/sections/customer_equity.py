@@ -143,7 +143,8 @@ def _equity(ctx) -> None:
     horizon = ctx.tr("horizon", months=study.horizon_months)
     ctx.how_to_read("equity_how", horizon=horizon)
     ctx.text("inputs_text", retention=fmt.pct(p.retention), lo=fmt.pct(ret.ci[0]), hi=fmt.pct(ret.ci[1]),
-             monthly=fmt.pct(ret.monthly_retention), margin=fmt.money(p.margin), active=fmt.int(p.active),
+             monthly=fmt.pct(ret.monthly_retention), margin=fmt.money(p.margin), first=fmt.money(p.first_margin),
+             active=fmt.int(p.active),
              new=fmt.num(p.new_per_period, 0), discount=fmt.pct(study.discount_rate))
     if fit.acquisition_cost_known_:
         ctx.text("cost_text", cost=fmt.money(p.acquisition_cost))
