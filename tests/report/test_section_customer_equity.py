@@ -156,3 +156,13 @@ def test_without_a_churn_rule_the_section_is_not_available():
     ctx = render(Study(ClientData(tx), {}), "customer_equity")
     assert ctx.sections["customer_equity"]["status"] == "not_available"
     assert "no customer bought twice" in ctx.sections["customer_equity"]["reason"]
+
+
+def test_the_clients_own_segments_get_their_table(demo):
+    customers = demo.customers.assign(segment=np.where(demo.customers.index % 3 == 0, "VIP <b>", "mass"))
+    study = Study(ClientData(demo.transactions, customers), {"churn_threshold_days": 90}, lang="en")
+    ctx = render(study, "customer_equity")
+    assert [k for k, _ in ctx.blocks].count("table") == 5  # + the client's segments
+    html = ctx.to_html()
+    assert "VIP &lt;b&gt;" in html and "VIP <b>" not in html  # client strings reach HTML escaped
+    assert "client's segment" in text_of(ctx)
