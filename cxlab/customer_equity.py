@@ -40,6 +40,7 @@ __all__ = [
     "RetentionEstimate",
     "churn_losses",
     "churn_losses_for_study",
+    "complete_months",
     "equity_gradient",
     "equity_value",
     "estimate_retention",
@@ -543,6 +544,16 @@ class ChurnLosses(Result):
                         f"months ending after {self.complete_until.date()} are not complete yet."])
 
 
+def complete_months(window_start: Any, window_end: Any, known_after_days: float) -> tuple[pd.Timestamp, pd.PeriodIndex]:
+    """The last day a loss can be dated by (``window_end - known_after_days``) and the calendar months
+    of the window that end on or before it: the months whose losses can all be seen."""
+    complete_until = pd.Timestamp(window_end).normalize() - pd.Timedelta(days=float(known_after_days))
+    first = pd.Timestamp(window_start).to_period("M")
+    last = (complete_until + pd.Timedelta(days=1)).to_period("M") - 1   # the last month ending by complete_until
+    months = pd.period_range(first, last, freq="M") if last >= first else pd.PeriodIndex([], freq="M")
+    return complete_until, months
+
+
 def churn_losses(durations: pd.DataFrame, revenue: pd.Series, *, margin_rate: float, window_start: Any,
                  window_end: Any, known_after_days: float, segments: pd.DataFrame | None = None,
                  recent_months: int = RECENT_MONTHS) -> ChurnLosses:
@@ -581,10 +592,7 @@ def churn_losses(durations: pd.DataFrame, revenue: pd.Series, *, margin_rate: fl
     months_active = np.maximum(durations["duration"].to_numpy(dtype=float) / DAYS_PER_MONTH, 1.0)
     monthly = revenue.reindex(durations.index).fillna(0.0).to_numpy(dtype=float) / months_active
 
-    complete_until = window_end - pd.Timedelta(days=float(known_after_days))
-    first = window_start.to_period("M")
-    last = (complete_until + pd.Timedelta(days=1)).to_period("M") - 1   # the last month ending by complete_until
-    months = pd.period_range(first, last, freq="M") if last >= first else pd.PeriodIndex([], freq="M")
+    complete_until, months = complete_months(window_start, window_end, known_after_days)
     lost_in = end.dt.to_period("M").to_numpy()
     rows = []
     for month in months:
@@ -652,14 +660,20 @@ def segments_at(study: Any, day: Any) -> pd.DataFrame:
 
 
 def churn_losses_for_study(study: Any, *, with_segments: bool = True) -> ChurnLosses:
-    """:func:`churn_losses` with the study's durations, revenue, margin, window and churn rule."""
+    """:func:`churn_losses` with the study's durations, revenue, margin, window and churn rule.
+
+    The losses are counted by calendar month, the study's cohort period; segments are taken at the
+    start of the last ``RECENT_MONTHS`` complete months.
+    """
+    if study.period != "M":
+        raise ValueError(f"losses are counted by calendar month; the study's period is {study.period!r}")
     churn = study.churn
+    # a loss under "no purchase for X days" is seen X days after the last purchase; a contract end at once
     known_after = churn.threshold_days if churn.kind == "no_purchase" else 0.0
-    losses = churn_losses(study.durations, study.customer_summary["revenue"], margin_rate=study.margin_rate,
-                          window_start=study.window_start, window_end=study.window_end,
-                          known_after_days=known_after)
-    if not with_segments or losses.segments_at is None:
-        return losses
+    _, months = complete_months(study.window_start, study.window_end, known_after)
+    segments = None
+    if with_segments and len(months):
+        segments = segments_at(study, months[-RECENT_MONTHS:][0].start_time)
     return churn_losses(study.durations, study.customer_summary["revenue"], margin_rate=study.margin_rate,
                         window_start=study.window_start, window_end=study.window_end, known_after_days=known_after,
-                        segments=segments_at(study, losses.segments_at))
+                        segments=segments)
