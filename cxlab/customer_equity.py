@@ -179,6 +179,12 @@ def equity_value(p: EquityInputs) -> dict[str, float]:
     end-of-month convention understates their margin by about ``lambda / 2``
     (2.5 % at a monthly churn rate of 5 %).
 
+    Assumptions (GLS's, made explicit): customers are alike — one retention and one
+    margin for all, constant over time (no growth of spend with tenure, no
+    heterogeneity, so no selection of the loyal among survivors); churn is for
+    good (no reactivation); new customers arrive at a constant pace ``n`` and cost
+    ``c`` each; only the horizon's ``H`` months count.
+
     Returns
     -------
     dict
@@ -364,7 +370,8 @@ class CustomerEquity(Estimator):
     equity_, ci_ : dict, dict
         :func:`equity_value` and the (low, high) of ``equity`` and ``point_value``.
     elasticities_ : dict
-        Elasticity of equity to retention, margin, acquisition cost and discount rate.
+        Elasticity of equity to annual retention, the margin rate (``m`` and ``m0`` together),
+        acquisition cost (NaN when unknown) and the annual discount rate.
     point_value_ : float
         Equity gained by one percentage point more annual retention.
     """
@@ -388,8 +395,9 @@ class CustomerEquity(Estimator):
         revenue : Series
             Net revenue in the window per customer_id (missing customers count 0).
         first_revenue : Series, optional
-            Net revenue of each customer's first purchase day (without it ``m0 = 0`` and ``m``
-            includes first purchases: GLS's single margin).
+            Revenue of each customer's first purchase day (``first_purchase_value`` of
+            :func:`cxlab.data.customer_summary`); without it ``m0 = 0`` and ``m`` includes first
+            purchases (GLS's single margin).
         window_end : date-like
             Last day of the observation window.
         acquisition_cost : Series, optional
