@@ -24,7 +24,7 @@ assets", *Journal of Interactive Marketing* 17(1), 9-24.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
