@@ -1104,7 +1104,7 @@ def _check_columns(table: str, columns: dict[str, str], file: str, key: str) -> 
         from cxlab.data.contract import TABLES
     except ImportError:  # pragma: no cover - the contract ships with cxlab
         return
-    valid = [c.name for c in TABLES[table].columns]
-    bad = sorted(set(columns.values()) - set(valid))
+    spec = TABLES[table]
+    bad = sorted(v for v in set(columns.values()) if not spec.accepts(v))
     if bad:
-        raise ConfigError(f"{bad} are not {table} contract columns; valid: {valid}", file=file, key=key)
+        raise ConfigError(f"{bad} are not {table} contract columns; valid: {spec.valid_names()}", file=file, key=key)
