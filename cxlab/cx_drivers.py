@@ -68,6 +68,8 @@ References
 * Azen, R. & Budescu, D. V. (2003). The dominance analysis approach for
   comparing predictors in multiple regression. *Psychological Methods* 8(2),
   129-148.
+* Efron, B. & Tibshirani, R. J. (1993). *An Introduction to the Bootstrap*.
+  Chapman & Hall (ch. 10, bias correction; ch. 13, percentile intervals).
 * Grömping, U. (2007). Estimators of relative importance in linear regression
   based on variance decomposition. *The American Statistician* 61(2), 139-147.
 * Fornell, C. (1992). A national customer satisfaction barometer: the Swedish
@@ -275,7 +277,7 @@ class KeyDrivers(Result):
                        [("Importance", self.table.set_index(keys + ["attribute"])[cols[1:]]),
                         ("Fit", self.fit.set_index(keys) if keys else self.fit)],
                        list(self.notes) + [f"{self.conf_level:.0%} intervals: customer bootstrap, {self.n_boot} draws "
-                                           "(percentile)."])
+                                           "(percentile, shifted by the bootstrap bias)."])
 
     def to_dict(self) -> dict[str, Any]:
         return to_builtin({"outcome": self.outcome, "method": self.method, "by": self.by, "n_boot": self.n_boot,
@@ -305,6 +307,18 @@ def _attributes(surveys: pd.DataFrame, attributes: Sequence[str] | None) -> list
     if absent:
         raise ValueError(f"rating column(s) {absent} are not in the surveys table; it has {found}")
     return names
+
+
+def _bias_corrected_interval(boot: np.ndarray, point: np.ndarray, alpha: float, lo: float, hi: float) -> np.ndarray:
+    """(2, K) percentile interval shifted by the bootstrap estimate of bias, ``mean(boot) - point``.
+
+    A sample R² (and so each of its Shapley parts) is biased upwards by about K/n, and so is every
+    bootstrap R² around it: plain percentile intervals sit too high and under-cover. Shifting them by
+    the bootstrap bias (Efron & Tibshirani 1993, ch. 10) removes most of it. Clipped to ``[lo, hi]``.
+    """
+    bias = boot.mean(axis=0) - point
+    bounds = np.quantile(boot, [alpha, 1 - alpha], axis=0) - bias
+    return np.clip(bounds, lo, hi)
 
 
 def _cluster_weights(customers: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.ndarray:
@@ -346,7 +360,8 @@ def key_drivers(
     n_boot : int
         Bootstrap draws for the intervals. Customers are drawn with
         replacement and keep all their answers, since one customer's answers
-        are not independent.
+        are not independent; percentile intervals are shifted by the
+        bootstrap estimate of bias (a sample R² is biased upwards).
     conf_level : float
         Level of the percentile intervals.
     min_answers : int
@@ -393,20 +408,21 @@ def key_drivers(
         r2_boot = boot.sum(axis=1)
         share_boot = boot / r2_boot[:, None]
         r2 = float(point.sum())
+        share = point / r2 if r2 > 0 else np.full(len(names), math.nan)
+        r2_ci = _bias_corrected_interval(r2_boot[:, None], np.array([r2]), alpha, 0.0, 1.0)
+        imp_ci = _bias_corrected_interval(boot, point, alpha, 0.0, 1.0)
+        share_ci = _bias_corrected_interval(share_boot, share, alpha, 0.0, 1.0)
         cell = {} if by is None else {by: level}
         fits.append(cell | {"n": len(sub), "customers": int(sub["customer_id"].nunique()), "r2": r2,
-                            "ci_low": float(np.quantile(r2_boot, alpha)),
-                            "ci_high": float(np.quantile(r2_boot, 1 - alpha))})
+                            "ci_low": float(r2_ci[0, 0]), "ci_high": float(r2_ci[1, 0])})
         order = np.argsort(-point)
         rank = np.empty(len(names), dtype=int)
         rank[order] = np.arange(1, len(names) + 1)
         for j, name in enumerate(names):
             rows.append(cell | {
                 "attribute": name[len(RATING_PREFIX):], "importance": float(point[j]),
-                "ci_low": float(np.quantile(boot[:, j], alpha)), "ci_high": float(np.quantile(boot[:, j], 1 - alpha)),
-                "share": float(point[j] / r2) if r2 > 0 else math.nan,
-                "share_low": float(np.quantile(share_boot[:, j], alpha)),
-                "share_high": float(np.quantile(share_boot[:, j], 1 - alpha)),
+                "ci_low": float(imp_ci[0, j]), "ci_high": float(imp_ci[1, j]),
+                "share": float(share[j]), "share_low": float(share_ci[0, j]), "share_high": float(share_ci[1, j]),
                 "mean_rating": float(sub[name].mean()), "rank": int(rank[j]),
             })
     if skipped:

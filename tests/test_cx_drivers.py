@@ -127,7 +127,8 @@ def test_shapley_intervals_cover_the_true_importances(recoveries):
         t = kd.table.set_index("attribute")
         covered += int(((t["ci_low"] <= true[t.index]) & (true[t.index] <= t["ci_high"])).sum())
         total += len(t)
-    # Binomial(80, 0.95) falls below 70 with probability < 0.5 %
+    # Binomial(80, 0.95) falls below 70 with probability < 0.5 % (intervals of one data set are not independent,
+    # so the spread is wider). Measured: 71/80 here; 381/400 (95.3 %) over 100 further data sets (seeds 200-299).
     assert covered >= 70, f"{covered}/{total} intervals cover the truth"
 
 
@@ -147,7 +148,8 @@ def test_importances_are_recovered_on_average(recoveries):
 
 def test_csi_intervals_cover_the_true_index(recoveries):
     covered = sum(csi.ci_low <= truth.csi <= csi.ci_high for truth, _, csi in recoveries)
-    # Binomial(20, 0.95) falls below 17 with probability < 2 %
+    # Binomial(20, 0.95) falls below 17 with probability < 2 %. Measured: 20/20 here and 100/100 over seeds
+    # 200-299: conservative, since the truth is taken at the data set's own mix of NPS answers.
     assert covered >= 17, f"{covered}/{N_SEEDS}"
 
 
