@@ -9,7 +9,7 @@ import pytest
 
 from cxlab import cx_drivers as cd
 from cxlab import survey as sv
-from cxlab.datasets import ATTRIBUTES, _attribute_ratings, _driver_truth, make_demo_dataset
+from cxlab.datasets import ATTRIBUTES, _attribute_ratings, make_demo_dataset
 
 # Azen & Budescu (2003), Psychological Methods 8(2), 129-148, Table 2: correlations of y, x1..x4 and the
 # average increase in R² from adding each predictor to models of 0, 1, 2, 3 others (3 decimals).

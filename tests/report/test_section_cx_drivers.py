@@ -5,7 +5,6 @@ import itertools
 import json
 
 import numpy as np
-import pandas as pd
 import pytest
 from report_helpers import make_study, render, text_of
 
