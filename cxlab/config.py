@@ -273,6 +273,7 @@ PARAMETERS: dict[str, Parameter] = {
         Parameter("program_cost", _parse_float, 0.0, "number", "loyalty programme fixed cost per year, in the client's currency", _between(0, 1e13), "0 to 10 000 000 000 000"),
         Parameter("reward_rate", _parse_float, 0.0, "number", "loyalty rewards (points, discounts) as a share of members' revenue", _between(0, 1, hi_open=True), "0 <= rate < 1"),
         Parameter("breakage", _parse_float, 0.0, "number", "share of loyalty rewards never redeemed", _between(0, 1), "0 <= share <= 1"),
+        Parameter("cx_shift_share", _parse_float, 0.10, "number", "share of a touchpoint's active detractors that the CX-value scenario moves to passives or promoters (0.10 = 10%)", _between(0, 1, lo_open=True), "0 < share <= 1"),
         Parameter("observation_end", _parse_date, None, "date (YYYY-MM-DD) or none", "end of the observation window (default: last transaction)", _date_between(_FIRST_DATE, _LAST_DATE), "a date from 1990-01-01 to 2100-12-31"),
         Parameter("calibration_end", _parse_date, None, "date (YYYY-MM-DD) or none", "end of the calibration period for hold-out checks (default: the last third of the window, at most 52 weeks, is held out)", _date_between(_FIRST_DATE, _LAST_DATE), "a date from 1990-01-01 to 2100-12-31"),
     )
@@ -1104,7 +1105,7 @@ def _check_columns(table: str, columns: dict[str, str], file: str, key: str) -> 
         from cxlab.data.contract import TABLES
     except ImportError:  # pragma: no cover - the contract ships with cxlab
         return
-    valid = [c.name for c in TABLES[table].columns]
-    bad = sorted(set(columns.values()) - set(valid))
+    spec = TABLES[table]
+    bad = sorted(v for v in set(columns.values()) if not spec.accepts(v))
     if bad:
-        raise ConfigError(f"{bad} are not {table} contract columns; valid: {valid}", file=file, key=key)
+        raise ConfigError(f"{bad} are not {table} contract columns; valid: {spec.valid_names()}", file=file, key=key)

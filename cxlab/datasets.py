@@ -99,6 +99,7 @@ estimator on this data targets.
 from __future__ import annotations
 
 import argparse
+import math
 import time
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -235,6 +236,19 @@ class DemoTruth:
         (= p/nu x scale), ``hazard`` (weekly, not a member), ``acquired``,
         ``join_time`` (NaT if never joined before ``end``), ``death_time``
         (may lie after ``end``), ``alive_at_end``, ``death_time_counterfactual``.
+    driver_loadings : dict
+        Touchpoint -> attribute -> loading ``a`` of the attribute rating on the
+        NPS answer (see :func:`_attribute_ratings`).
+    driver_importance : DataFrame
+        The population truth of the key-driver analysis: ``scope``
+        (``"overall"`` or a touchpoint), ``attribute``, ``importance`` (Shapley
+        part of the R² of the NPS answer on the four ratings), ``share`` (of
+        R²) and ``mean_rating``. Exact (Gauss-Hermite quadrature over the
+        halo, sums over the answer values) given the data set's distribution
+        of NPS answers and the touchpoint probabilities.
+    csi : float
+        True customer satisfaction index (0..100): the population mean ratings
+        weighted by the overall ``share`` (see :mod:`cxlab.cx_drivers`).
     """
 
     r: float
@@ -267,6 +281,9 @@ class DemoTruth:
     members_12m: int = 0
     naive_member_spend_ratio: float = float("nan")
     latent: pd.DataFrame = field(default=None, repr=False)
+    driver_loadings: dict = field(default_factory=dict)
+    driver_importance: pd.DataFrame = field(default=None, repr=False)
+    csi: float = float("nan")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able parameters and effects (without the per-customer ``latent`` frame)."""
@@ -607,6 +624,10 @@ def make_demo_dataset(
     # ---- surveys ----------------------------------------------------------------------------
     surveys = _surveys(rng, n, survey_share, acquired, stop, nps_group, customer_ids, origin_ns)
 
+    # ---- attribute ratings and journey stages (own stream: the tables above are unchanged) ------
+    drivers_rng = np.random.default_rng(None if seed is None else [seed, _DRIVERS_STREAM])
+    surveys, driver_importance, driver_csi = _attribute_ratings(drivers_rng, surveys)
+
     # ---- truth --------------------------------------------------------------------------------
     naive = _naive_member_ratio(all_c, all_v, n, acquired, join, member_obs, horizon)
     latent = pd.DataFrame(
@@ -638,6 +659,8 @@ def make_demo_dataset(
         margin_rate_range=tuple(margin_rate_range), start=start_ts, end=end_ts,
         att_by_month=att_by_month, att_transactions_12m=att_tx12, att_revenue_12m=att_rev12,
         members_12m=members_12, naive_member_spend_ratio=naive, latent=latent,
+        driver_loadings={t: dict(zip(ATTRIBUTES, v)) for t, v in _DRIVER_LOADINGS.items()},
+        driver_importance=driver_importance, csi=driver_csi,
     )
     params.pop("params", None)
     return SyntheticDataset(transactions, customers, surveys, truth, params)
@@ -743,7 +766,7 @@ def _surveys(rng, n, share, acquired, stop, nps_group, customer_ids, origin_ns):
     csat = np.clip(np.rint(csat_mean + rng.normal(0, 0.7, c.size)), 1, 5).astype(np.float64)
     ces_mean = np.array([2.0, 3.3, 5.0])[g]                   # customer effort: 7 = most effort
     ces = np.clip(np.rint(ces_mean + rng.normal(0, 1.0, c.size)), 1, 7).astype(np.float64)
-    touch = rng.choice(len(_TOUCHPOINTS), c.size, p=[0.35, 0.25, 0.2, 0.1, 0.1])
+    touch = rng.choice(len(_TOUCHPOINTS), c.size, p=list(_TOUCHPOINT_P))
     order = np.lexsort((date, c))
     out = pd.DataFrame({
         "customer_id": customer_ids[c[order]],
@@ -754,6 +777,115 @@ def _surveys(rng, n, share, acquired, stop, nps_group, customer_ids, origin_ns):
         "touchpoint": _categorical(touch[order], _TOUCHPOINTS),
     })
     return out
+
+
+#: Seed-sequence key of the attribute ratings' own random stream (issue 14, item 5).
+_DRIVERS_STREAM = 1405
+#: Attributes rated 1..5 in the demo surveys (columns ``rating_<attribute>``).
+ATTRIBUTES: tuple[str, ...] = ("staff", "speed", "price", "assortment")
+_TOUCHPOINT_P = (0.35, 0.25, 0.2, 0.1, 0.1)
+#: Touchpoint -> loading of each attribute (in ATTRIBUTES order) on the standardised NPS answer.
+_DRIVER_LOADINGS: dict[str, tuple[float, ...]] = {
+    "store": (0.70, 0.30, 0.35, 0.45),
+    "web": (0.15, 0.45, 0.45, 0.60),
+    "app": (0.10, 0.65, 0.35, 0.40),
+    "call_center": (0.75, 0.50, 0.15, 0.10),
+    "delivery": (0.30, 0.75, 0.20, 0.15),
+}
+_HALO = 0.3                                   # share of the residual variance common to all ratings
+_RATING_CUTS = np.array([-1.6, -0.8, 0.0, 0.9])
+_NPS_CENTRE, _NPS_SCALE = 7.0, 2.5
+_JOURNEY_STAGE = {"store": "purchase", "web": "choice", "app": "choice", "call_center": "service",
+                  "delivery": "delivery"}
+
+
+def _attribute_ratings(rng, surveys: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, float]:
+    """Add ``rating_<attribute>`` (1..5) and ``journey_stage`` to the answers; return the drivers' truth.
+
+    Each rating is drawn *given the answer already drawn* (so the NPS, CSAT, CES
+    and touchpoint columns stay as they were): with ``z = (nps - 7) / 2.5`` and
+    the answer's touchpoint *t*, the latent rating of attribute *j* is
+    ``L_j = a_tj z + sqrt(1 - a_tj²) (sqrt(h) f + sqrt(1 - h) e_j)`` with a
+    halo ``f`` common to the answer's ratings (``h = 0.3``) and ``f, e_j ~
+    N(0, 1)``; the rating is ``1 +`` the number of cut points
+    (-1.6, -0.8, 0, 0.9) below ``L_j``. The journey stage follows from the
+    touchpoint. Returns the new table, the population key-driver importances
+    and the true CSI (:func:`_driver_truth`).
+    """
+    touch = surveys["touchpoint"].astype(str).to_numpy()
+    load = np.array([_DRIVER_LOADINGS[t] for t in touch]).reshape(len(touch), len(ATTRIBUTES))
+    z = (surveys["nps"].to_numpy(float) - _NPS_CENTRE) / _NPS_SCALE
+    halo = rng.standard_normal(len(surveys))
+    own = rng.standard_normal((len(surveys), len(ATTRIBUTES)))
+    latent = load * z[:, None] + np.sqrt(1 - load ** 2) * (math.sqrt(_HALO) * halo[:, None]
+                                                           + math.sqrt(1 - _HALO) * own)
+    ratings = 1 + (latent[:, :, None] > _RATING_CUTS).sum(axis=2)
+    out = surveys.copy()
+    out["journey_stage"] = pd.Categorical(surveys["touchpoint"].astype(str).map(_JOURNEY_STAGE),
+                                          categories=list(dict.fromkeys(_JOURNEY_STAGE.values())))
+    for j, name in enumerate(ATTRIBUTES):
+        out[f"rating_{name}"] = ratings[:, j].astype(np.float64)
+    if surveys["nps"].nunique() < 2:  # answers that never vary have no drivers to recover
+        return out, pd.DataFrame(columns=["scope", "attribute", "importance", "share", "mean_rating"]), math.nan
+    truth, csi = _driver_truth(surveys["nps"].to_numpy())
+    return out, truth, csi
+
+
+def _driver_truth(nps: np.ndarray, nodes: int = 60) -> tuple[pd.DataFrame, float]:
+    """Population key-driver importances and CSI of the rating model, by exact moments.
+
+    The second moments of (answer, ratings) are sums over the answer values
+    (weighted by their frequencies in ``nps``) of the moments given the answer
+    and the halo ``f`` (ratings independent given both), integrated over ``f``
+    by Gauss-Hermite quadrature; then :func:`cxlab.cx_drivers.shapley_r2`.
+    """
+    from scipy.stats import norm
+
+    from cxlab.cx_drivers import shapley_r2
+
+    values, counts = np.unique(np.asarray(nps, dtype=float), return_counts=True)
+    p_y = counts / counts.sum()
+    f, w_f = np.polynomial.hermite_e.hermegauss(nodes)
+    w_f = w_f / w_f.sum()
+    z = (values - _NPS_CENTRE) / _NPS_SCALE
+    k = len(ATTRIBUTES)
+
+    def moments(loadings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """E[v] and E[v v'] of v = (answer, ratings) at one touchpoint."""
+        a = loadings[None, None, :]
+        mu = a * z[:, None, None] + np.sqrt(1 - a ** 2) * math.sqrt(_HALO) * f[None, :, None]
+        sd = np.sqrt((1 - a ** 2) * (1 - _HALO))
+        above = norm.cdf((mu[..., None] - _RATING_CUTS) / sd[..., None])       # P(L > c), (y, f, j, c)
+        mean_r = 1 + above.sum(axis=-1)                                          # E[r | y, f]
+        p_k = -np.diff(np.concatenate([np.ones(above.shape[:-1] + (1,)), above,
+                                       np.zeros(above.shape[:-1] + (1,))], axis=-1), axis=-1)
+        sq_r = (p_k * np.arange(1, 6) ** 2).sum(axis=-1)                          # E[r² | y, f]
+        wt = p_y[:, None] * w_f[None, :]
+        second = np.zeros((k + 1, k + 1))
+        second[0, 0] = (p_y * values ** 2).sum()
+        second[0, 1:] = second[1:, 0] = np.einsum("yf,y,yfj->j", wt, values, mean_r)
+        second[1:, 1:] = np.einsum("yf,yfj,yfk->jk", wt, mean_r, mean_r)
+        np.fill_diagonal(second[1:, 1:], np.einsum("yf,yfj->j", wt, sq_r))
+        first = np.concatenate([[(p_y * values).sum()], np.einsum("yf,yfj->j", wt, mean_r)])
+        return first, second
+
+    rows, pooled_first, pooled_second = [], 0.0, 0.0
+    scopes = {}
+    for t, p_t in zip(_TOUCHPOINTS, _TOUCHPOINT_P):
+        first, second = moments(np.array(_DRIVER_LOADINGS[t]))
+        scopes[t] = (first, second)
+        pooled_first, pooled_second = pooled_first + p_t * first, pooled_second + p_t * second
+    scopes = {"overall": (pooled_first, pooled_second), **scopes}
+    csi = float("nan")
+    for scope, (first, second) in scopes.items():
+        importance, _ = shapley_r2(second - np.outer(first, first))
+        share = importance / importance.sum()
+        for j, name in enumerate(ATTRIBUTES):
+            rows.append({"scope": scope, "attribute": name, "importance": float(importance[j]),
+                         "share": float(share[j]), "mean_rating": float(first[1 + j])})
+        if scope == "overall":
+            csi = float(100 * share @ ((first[1:] - 1) / 4))
+    return pd.DataFrame(rows), csi
 
 
 # --------------------------------------------------------------------------- model simulators

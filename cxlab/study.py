@@ -25,6 +25,8 @@ churn                         contract end dates when the customers table has ``
                               distribution of pauses between purchases by
                               :func:`cxlab.churn.choose_churn_threshold`
 NPS group of a customer       the group of the customer's first answer in the window
+CX-value scenario             ``cx_shift_share`` of a touchpoint's active detractors (default 10 %)
+                              are moved to passives or promoters (:mod:`cxlab.cx_drivers`)
 loyalty members               customers whose ``loyalty_join_date`` falls in the window
 observed confounders          the acquisition channel (when known for all, 2 to 12 levels): every
                               comparison of groups of customers adjusts for it
@@ -450,6 +452,27 @@ class Study(Result):
 
         return churn_durations(self.data.transactions, threshold=churn.threshold_days, unit=self.duration_unit,
                                observation_end=self.window_end)
+
+    @cached_property
+    def nps_behaviour(self) -> Any:
+        """NPS groups linked to churn and value (:func:`cxlab.survey.nps_behaviour`) under the study's churn
+        rule, horizon, units and observed confounders; raises ValueError when it cannot be estimated."""
+        from cxlab.survey import nps_behaviour
+
+        if self.surveys is None or self.surveys.empty:
+            raise ValueError("no survey answers in the window")
+        if not self.churn.available:
+            raise ValueError(f"churn is not defined for this study: {self.churn.reason}")
+        customers = self.customers
+        return nps_behaviour(self.surveys, self.durations, self.customer_summary,
+                             customers=None if customers is None else customers.reset_index(drop=True),
+                             adjust_for=self.adjust_for or None, horizon=self.horizon_days,
+                             unit=self.duration_unit, summary_unit=self.unit)
+
+    @property
+    def cx_shift_share(self) -> float:
+        """Share of a touchpoint's active detractors moved in the CX-value scenario."""
+        return float(self.params["cx_shift_share"])
 
     # ------------------------------------------------------------------ Result
     def to_dict(self) -> dict[str, Any]:

@@ -63,6 +63,7 @@ import pandas as pd
 from scipy import stats
 
 from cxlab._base import Result, Summary, to_builtin
+from cxlab.data.contract import RATING_PREFIX, RATING_SCALE
 from cxlab.units import DAYS_PER_YEAR, unit_days
 
 __all__ = [
@@ -122,7 +123,8 @@ def validate_surveys(surveys: pd.DataFrame) -> pd.DataFrame:
     ----------
     surveys : DataFrame
         Columns ``customer_id, date, nps`` and optionally ``csat, ces,
-        touchpoint`` (other columns are kept).
+        touchpoint, journey_stage`` and attribute ratings ``rating_<attribute>``
+        (1..5; other columns are kept).
 
     Returns
     -------
@@ -136,7 +138,8 @@ def validate_surveys(surveys: pd.DataFrame) -> pd.DataFrame:
     ValueError
         Naming the column and the rows when a required column is missing, a
         customer id or date is missing or unparseable, ``nps`` is not an
-        integer in 0..10, or ``csat`` / ``ces`` fall outside 1..5 / 1..7.
+        integer in 0..10, or ``csat`` / ``ces`` / ``rating_*`` fall outside
+        1..5 / 1..7 / 1..5.
     """
     if not isinstance(surveys, pd.DataFrame):
         raise TypeError(f"surveys must be a pandas DataFrame, got {type(surveys).__name__}")
@@ -171,12 +174,13 @@ def validate_surveys(surveys: pd.DataFrame) -> pd.DataFrame:
         )
     df["nps"] = nps.astype("int64")
 
-    for col in ("csat", "ces"):
+    ratings = [c for c in df.columns if isinstance(c, str) and c.startswith(RATING_PREFIX)]
+    for col in ("csat", "ces", *ratings):
         if col not in df.columns:
             continue
         raw = df[col]
         values = pd.to_numeric(raw, errors="coerce").astype("float64")
-        lo, hi = _BOUNDS[col]
+        lo, hi = _BOUNDS.get(col, RATING_SCALE)
         unreadable = values.isna() & raw.notna()
         out_of_range = values.notna() & ((values < lo) | (values > hi))
         bad = unreadable | out_of_range

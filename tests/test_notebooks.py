@@ -14,7 +14,8 @@ REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((REPO / "notebooks").glob("explore_*.ipynb"))
 #: Every notebook runs from a folder outside the project (cxlab.open_study and cxlab.datasets.reference_data
 #: find the project). These also show tables as people read them (no 2.506664e+05, inf or NaN).
-READABLE = ("explore_retention", "explore_segmentation", "explore_survey", "explore_customer_equity")
+READABLE = ("explore_retention", "explore_segmentation", "explore_survey", "explore_customer_equity",
+            "explore_cx_drivers")
 
 
 def test_report_template_is_a_valid_parameterised_notebook():

@@ -13,14 +13,24 @@ customers       **customer_id**; optional signup_date, loyalty_join_date,
                 end_date (contract end, for contractual businesses), tier,
                 segment, region, acquisition_channel, acquisition_cost.
 surveys         **customer_id**, **date**, **nps** (0..10); optional csat
-                (1..5), ces (1..7), touchpoint.
+                (1..5), ces (1..7), touchpoint, journey_stage, and any
+                number of attribute ratings ``rating_<attribute>``
+                (1..5, e.g. rating_staff, rating_speed, rating_price).
 ==============  ==========================================================
+
+Besides its fixed columns a table may accept a *family* of columns that share
+a name prefix, a kind and bounds (:class:`ColumnFamily`): the surveys'
+attribute ratings are one.  A header such as ``Rating_Staff`` (or one mapped
+onto ``rating_staff`` in ``client.yml``) becomes the contract column
+``rating_staff`` and is parsed and range-checked like any fixed column.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from typing import Iterable
 
-__all__ = ["Column", "TableSpec", "TRANSACTIONS", "CUSTOMERS", "SURVEYS", "TABLES"]
+__all__ = ["Column", "ColumnFamily", "TableSpec", "RATING_PREFIX", "RATING_SCALE", "TRANSACTIONS", "CUSTOMERS", "SURVEYS", "TABLES"]
 
 
 @dataclass(frozen=True)
@@ -50,12 +60,78 @@ class Column:
 
 
 @dataclass(frozen=True)
+class ColumnFamily:
+    """Optional columns named ``<prefix><suffix>`` that share a kind and bounds.
+
+    The suffix is the client's own word (an attribute such as ``staff``): it
+    starts with a letter and holds letters, digits and underscores; it is
+    lower-cased, so ``Rating_Staff`` and ``rating_staff`` are one column.
+
+    Parameters
+    ----------
+    prefix : str
+        Name prefix, e.g. ``"rating_"``.
+    kind, min, max
+        As for :class:`Column`, for every member.
+    description : str
+        With ``{suffix}`` where the member's suffix goes.
+    """
+
+    prefix: str
+    kind: str
+    min: float | None = None
+    max: float | None = None
+    description: str = ""
+
+    def canonical(self, name: str) -> str | None:
+        """The contract name of header ``name`` if it is a member, else None."""
+        text = str(name).strip().casefold()
+        if not text.startswith(self.prefix):
+            return None
+        suffix = text[len(self.prefix):]
+        return self.prefix + suffix if _SUFFIX.fullmatch(suffix) else None
+
+    def column(self, name: str) -> Column:
+        """The :class:`Column` of member ``name`` (a contract name)."""
+        suffix = name[len(self.prefix):]
+        return Column(name, self.kind, False, self.min, self.max, self.description.format(suffix=suffix))
+
+
+#: A family suffix: a letter, then letters, digits or underscores (any script: the client's words).
+_SUFFIX = re.compile(r"[^\W\d_]\w*")
+
+
+@dataclass(frozen=True)
 class TableSpec:
-    """A table of the contract: its name, columns and key."""
+    """A table of the contract: its name, fixed columns, column families and key."""
 
     name: str
     columns: tuple[Column, ...]
     key: tuple[str, ...] = field(default_factory=tuple)
+    families: tuple[ColumnFamily, ...] = field(default_factory=tuple)
+
+    def member_name(self, name: str) -> str | None:
+        """The contract name of family member ``name`` (None if no family accepts it)."""
+        if any(c.name == str(name).strip().casefold() for c in self.columns):
+            return None
+        for family in self.families:
+            member = family.canonical(name)
+            if member is not None:
+                return member
+        return None
+
+    def accepts(self, name: str) -> bool:
+        """Whether ``name`` is a contract name of this table (fixed column or family member)."""
+        return any(c.name == name for c in self.columns) or self.member_name(name) == name
+
+    def columns_for(self, names: Iterable[str]) -> tuple[Column, ...]:
+        """The fixed columns, then the family members among ``names`` (contract names), sorted."""
+        members = sorted({m for m in (self.member_name(n) for n in names) if m is not None and m in names})
+        return self.columns + tuple(self.column(m) for m in members)
+
+    def valid_names(self) -> list[str]:
+        """Fixed column names and family patterns, for messages."""
+        return [c.name for c in self.columns] + [f"{f.prefix}<attribute>" for f in self.families]
 
     @property
     def required(self) -> list[str]:
@@ -69,6 +145,9 @@ class TableSpec:
         for c in self.columns:
             if c.name == name:
                 return c
+        for family in self.families:
+            if family.canonical(name) == name:
+                return family.column(name)
         raise KeyError(name)
 
 
@@ -102,6 +181,11 @@ CUSTOMERS = TableSpec(
     key=("customer_id",),
 )
 
+#: Attribute ratings in surveys: columns ``rating_<attribute>``, on one stated scale, 1 (worst) .. 5 (best).
+#: Ratings asked on another scale (0..10, 1..7) must be rescaled on the client's side to 1..5.
+RATING_PREFIX = "rating_"
+RATING_SCALE: tuple[int, int] = (1, 5)
+
 SURVEYS = TableSpec(
     "surveys",
     (
@@ -111,7 +195,11 @@ SURVEYS = TableSpec(
         Column("csat", "float", min=1, max=5, description="satisfaction, 1..5"),
         Column("ces", "float", min=1, max=7, description="customer effort, 1..7"),
         Column("touchpoint", "category", description="where the survey was taken"),
+        Column("journey_stage", "category", description="stage of the customer journey the answer is about"),
     ),
+    families=(ColumnFamily(RATING_PREFIX, "float", min=RATING_SCALE[0], max=RATING_SCALE[1],
+                           description="rating of the attribute '{suffix}', "
+                                       f"{RATING_SCALE[0]}..{RATING_SCALE[1]} (higher is better)"),),
 )
 
 TABLES = {t.name: t for t in (TRANSACTIONS, CUSTOMERS, SURVEYS)}

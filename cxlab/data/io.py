@@ -974,8 +974,9 @@ def _resolve(labels: Sequence[str], groups: Mapping[str, list[str]], spec: Table
         else:
             missing.append(client)
     used = set(result.values())
-    for column in spec.columns:
-        name = column.name
+    # family members (rating_<attribute>) are named by the headers themselves, in their contract spelling
+    members = [m for m in dict.fromkeys(spec.member_name(h) for h in [*labels, *groups]) if m]
+    for name in [c.name for c in spec.columns] + members:
         if name in result or name in ambiguous or name in given.values():
             continue
         found = candidates(name, used)
@@ -1008,7 +1009,6 @@ def _map_columns(headers: Sequence[str], spec: TableSpec, columns: Mapping[str, 
     repeated header, or "Amount" next to "amount") stop the load with both
     positions and example values: choosing one would be a guess.
     """
-    contract = [c.name for c in spec.columns]
     groups = dict(groups or {})
     mapping_given = {_normalise_header(k): str(v).strip() for k, v in (columns or {}).items()}
     hint_where = f"'data.{spec.name}:'"
@@ -1023,11 +1023,11 @@ def _map_columns(headers: Sequence[str], spec: TableSpec, columns: Mapping[str, 
             return f"add '{yaml_line(label, target)}' to the 'columns:' mapping under {hint_where} in client.yml"
         return client_yml_hint(spec.name, "columns", {label: target})
 
-    unknown_targets = sorted({v for v in mapping_given.values() if v not in contract})
+    unknown_targets = sorted({v for v in mapping_given.values() if not spec.accepts(v)})
     if unknown_targets:
         raise DataQualityError(
             f"columns: maps to {', '.join(map(repr, unknown_targets))}, not columns of the "
-            f"{spec.name} table; valid names: {', '.join(contract)}.", path=shown, table=spec.name)
+            f"{spec.name} table; valid names: {', '.join(spec.valid_names())}.", path=shown, table=spec.name)
     targets = list(mapping_given.values())
     twice = sorted({t for t in targets if targets.count(t) > 1})
     if twice:
@@ -1069,7 +1069,7 @@ def _map_columns(headers: Sequence[str], spec: TableSpec, columns: Mapping[str, 
             f"required {spec.name} column(s) missing: {', '.join(missing)}. " + describe()
             + f". Map the client's header onto each: {map_hint('Client header', missing[0])}.",
             path=shown, table=spec.name, column=missing[0])
-    ordered = {name: result[name] for name in contract if name in result}
+    ordered = {c.name: result[c.name] for c in spec.columns_for(result) if c.name in result}
     ignored = [h for h in headers if h not in used_clients]
     return ordered, ignored
 

@@ -1202,7 +1202,7 @@ def validate_frame(raw: pd.DataFrame, spec: TableSpec, ctx: TableContext, *, dec
     if decimal is None and ctx.decimal_evidence is None:
         ctx.decimal_evidence = _file_decimal_evidence(raw, spec)
     out = {}
-    for column in spec.columns:
+    for column in spec.columns_for(raw.columns):
         if column.name not in raw.columns:
             continue
         if column.kind in ("id", "category"):
@@ -1288,7 +1288,7 @@ def _merge_lookalikes(values: pd.Series, ctx: TableContext, column: Column) -> p
 
 def _file_decimal_evidence(raw: pd.DataFrame, spec: TableSpec) -> Any:
     """A lookup of the decimal mark that the file's other numeric text columns prove (see :func:`_detect_decimal`)."""
-    numeric = [c.name for c in spec.columns if c.kind in ("float", "int") and c.name in raw.columns]
+    numeric = [c.name for c in spec.columns_for(raw.columns) if c.kind in ("float", "int") and c.name in raw.columns]
     cache: dict[str, Any] = {}
 
     def verdict(name: str) -> Any:

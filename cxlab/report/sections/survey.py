@@ -212,14 +212,9 @@ def _behaviour(ctx, surveys: pd.DataFrame) -> None:
         ctx.text("behaviour_unavailable", reason=study.churn.reason)
         return
     horizon_text = ctx.tr("horizon", months=study.horizon_months)
-    customers = study.customers
     adjust = study.adjust_for or None
     try:
-        res = sv.nps_behaviour(
-            surveys, study.durations, study.customer_summary,
-            customers=None if customers is None else customers.reset_index(drop=True), adjust_for=adjust,
-            horizon=study.horizon_days, unit=study.duration_unit, summary_unit=study.unit,
-        )
+        res = study.nps_behaviour  # one estimate for this section and the CX-drivers section
     except ValueError as exc:  # e.g. no surveyed customer in the purchase history
         ctx.text("behaviour_unavailable", reason=str(exc))
         return
