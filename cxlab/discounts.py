@@ -65,6 +65,7 @@ __all__ = [
     "DEPENDENCE_SEGMENTS",
     "DiscountAnalysis",
     "DiscountResponse",
+    "Interval",
     "customer_discounts",
     "discount_analysis",
     "naive_discount_comparison",
@@ -146,35 +147,34 @@ def _band_matrix(cells: pd.DataFrame, column: str, n_bands: int) -> tuple[np.nda
 
 
 def _fe_poisson(W: np.ndarray, Y: np.ndarray, max_iter: int = 100, tol: float = 1e-10) -> tuple[np.ndarray, np.ndarray]:
-    """Conditional (fixed-effects) Poisson MLE of band effects, band 0 the reference.
+    """Conditional (fixed-effects) Poisson MLE of band effects, band 0 the reference (Newton's method).
 
-    ``W``, ``Y``: periods and counts per customer × band. Returns ``beta`` (bands 1..K) and the
-    covariance clustered by customer, ``H^-1 (sum_i s_i s_i') H^-1 * G / (G - 1)``.
+    ``W``, ``Y``: periods and counts per customer × band. With ``p_ik = W_ik e^b_k / sum_j W_ij e^b_j``
+    the per-customer score is ``s_i = (Y_ik - n_i p_ik)_k`` and the information
+    ``sum_i n_i (diag(p_i) - p_i p_i')`` (bands 1..K). Returns ``beta`` and the covariance clustered by
+    customer, ``I^-1 (sum_i s_i s_i') I^-1 * G / (G - 1)``.
     """
     n = Y.sum(axis=1)
     keep = (n > 0) & ((W > 0).sum(axis=1) > 1)       # others carry no information on beta
     W, Y, n = W[keep], Y[keep], n[keep]
-    K = W.shape[1] - 1
-    beta = np.zeros(K)
-    for _ in range(max_iter):
+
+    def score_info(beta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         w = W * np.exp(np.r_[0.0, beta])
-        prob = w / w.sum(axis=1, keepdims=True)
-        score = (Y - n[:, None] * prob)[:, 1:]
-        P = prob[:, 1:]
-        info = np.einsum("i,ij,ik->jk", n, P, P) * -1.0 + np.diag((n[:, None] * P).sum(axis=0))
+        P = (w / w.sum(axis=1, keepdims=True))[:, 1:]
+        info = np.diag((n[:, None] * P).sum(axis=0)) - np.einsum("i,ij,ik->jk", n, P, P)
+        return (Y[:, 1:] - n[:, None] * P), info
+
+    beta = np.zeros(W.shape[1] - 1)
+    for _ in range(max_iter):
+        score, info = score_info(beta)
         step = np.linalg.solve(info, score.sum(axis=0))
         beta = beta + step
         if np.max(np.abs(step)) < tol:
             break
-    w = W * np.exp(np.r_[0.0, beta])
-    prob = w / w.sum(axis=1, keepdims=True)
-    score = (Y - n[:, None] * prob)[:, 1:]
-    P = prob[:, 1:]
-    info = np.diag((n[:, None] * P).sum(axis=0)) - np.einsum("i,ij,ik->jk", n, P, P)
+    score, info = score_info(beta)
     bread = np.linalg.inv(info)
     G = len(n)
-    cov = bread @ (score.T @ score) @ bread * G / max(G - 1, 1)
-    return beta, cov
+    return beta, bread @ (score.T @ score) @ bread * G / max(G - 1, 1)
 
 
 def _fe_log_basket(N: np.ndarray, S: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

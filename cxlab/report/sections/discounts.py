@@ -24,11 +24,7 @@ DEPENDENT = DEPENDENCE_SEGMENTS[:2]
 
 
 def unmet(study, texts) -> str | None:
-    if not study.has("transactions", "discount"):
-        return texts["unmet_no_column"]
-    if study.window_totals.get("rows", 0) == 0:
-        return texts["unmet_no_column"]
-    return None
+    return None if study.has("transactions", "discount") else texts["unmet_no_column"]
 
 
 def build(ctx) -> None:
