@@ -9,6 +9,7 @@ binomial band (``assert_coverage``, tests/conftest.py).
 """
 from __future__ import annotations
 
+import ibis
 import numpy as np
 import pandas as pd
 import pytest
@@ -95,10 +96,28 @@ def test_discount_cells_match_a_computation_by_hand(tmp_path):
     pd.testing.assert_frame_equal(discount_cells(path), cells)
 
 
+def test_the_duckdb_sql_route_equals_the_ibis_route(monkeypatch):
+    """Local data runs hand-written DuckDB SQL, other engines (Spark, warehouses) Ibis expressions: the same
+    frames, also with missing discount values and a window that ends early."""
+    from cxlab.data import aggregate
+
+    tx = make_demo_dataset(300, seed=8, discount_offers=True).transactions.copy()
+    tx.loc[tx.index[::37], "discount"] = np.nan
+    kwargs = {"observation_end": "2025-06-30"}
+    sql = discount_cells(tx, **kwargs), discount_calendar(tx, **kwargs)
+    assert sql[0]["missing_discount"].sum() > 0
+    monkeypatch.setattr(aggregate, "_duck", lambda source, extra=(): None)
+    via_ibis = discount_cells(tx, **kwargs), discount_calendar(tx, **kwargs)
+    for a, b in zip(sql, via_ibis):
+        pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-12)
+
+
 def test_a_log_without_a_discount_column_is_a_clear_error():
     ds = make_demo_dataset(100, seed=1)
-    with pytest.raises(ValueError, match="discount"):
+    with pytest.raises(ValueError, match="needs the optional column.*discount"):
         discount_cells(ds.transactions)
+    with pytest.raises(ValueError, match="needs the optional column.*discount"):
+        discount_calendar(ibis.memtable(ds.transactions))
 
 
 # --------------------------------------------------------------------------- per customer

@@ -102,7 +102,7 @@ def transactions_table(source: Any) -> ir.Table:
         name = "the transaction table"
     elif isinstance(source, pd.DataFrame):
         _check_columns(list(source.columns), "the transactions frame")
-        keep = [c for c in source.columns if c in (*_REQUIRED, "is_return", "margin")]
+        keep = [c for c in source.columns if c in (*_REQUIRED, "is_return", "margin", "discount")]
         table = ibis.memtable(source[keep])
         engines.quiet(ibis.get_backend())
         name = "the transactions frame"
@@ -1114,13 +1114,13 @@ def discount_calendar(transactions: Any, *, period: str = "W", observation_end: 
     """
     duck = _duck(transactions, extra=("discount",))
     if duck is None:
-        raise ValueError("the discount analysis runs on local sources (a pandas frame, Parquet, DuckDB); "
-                         "export the transactions with their discount column to Parquet for other engines")
-    with duck:
-        end_day = _to_day_number(observation_end, "observation_end") if observation_end is not None \
-            else _last_day_sql(duck)
-        df = _frame(duck, f"WITH {_discount_ctes(duck, period, end_day, band_edges)} "
-                          "SELECT p, purchases, spend, discount, depth, band FROM cal ORDER BY p")
+        df = _discount_calendar_ibis(_discount_purchases_ibis(transactions, period, observation_end), band_edges)
+    else:
+        with duck:
+            end_day = _to_day_number(observation_end, "observation_end") if observation_end is not None \
+                else _last_day_sql(duck)
+            df = _frame(duck, f"WITH {_discount_ctes(duck, period, end_day, band_edges)} "
+                              "SELECT p, purchases, spend, discount, depth, band FROM cal ORDER BY p")
     df.insert(0, "period", period_start(df.pop("p"), period).to_numpy())
     return df.astype({"purchases": "int64", "band": "int64"})
 
@@ -1137,7 +1137,9 @@ def discount_cells(transactions: Any, *, period: str = "W", observation_end: Any
     with independent increments — what happens in them is independent of which period turned out
     to be the last) and the last purchase period (``last``, absent when it is the first). Periods
     after the last purchase are not counted: a customer who has left cannot respond. The cells are
-    a few per customer whatever the size of the log, and computed by the engine.
+    a few per customer whatever the size of the log, and computed by the engine (DuckDB SQL for
+    local data; on other engines the engine sums the purchases and the periods per band are
+    counted from the calendar).
 
     Returns
     -------
@@ -1149,8 +1151,7 @@ def discount_cells(transactions: Any, *, period: str = "W", observation_end: Any
     """
     duck = _duck(transactions, extra=("discount",))
     if duck is None:
-        raise ValueError("the discount analysis runs on local sources (a pandas frame, Parquet, DuckDB); "
-                         "export the transactions with their discount column to Parquet for other engines")
+        return _discount_cells_ibis(_discount_purchases_ibis(transactions, period, observation_end), band_edges)
     n_bands = len(band_edges) + 1
     later = ", ".join(f"count(*) FILTER (WHERE band = {b}) OVER w AS n{b}" for b in range(n_bands))
     between = " UNION ALL ".join(
@@ -1195,3 +1196,77 @@ def discount_cells(transactions: Any, *, period: str = "W", observation_end: Any
     df = df.astype({c: "int64" for c in ints})
     df["stage"] = pd.Categorical(df["stage"], categories=["first", "between", "last"])
     return df
+
+
+_STAGES = ["first", "between", "last"]
+
+
+def _discount_purchases_ibis(source: Any, period: str, observation_end: Any) -> ir.Table:
+    """Purchases up to the window's end with ``p``, ``amt``, ``disc`` (missing = 0) and ``missing``, as Ibis."""
+    t = transactions_table(source)
+    _check_extra(list(t.columns), ("discount",), "the transaction table")
+    end_day = _observation_end_day(t, observation_end)
+    t = t.mutate(p=_period_ordinal(t.timestamp, period), amt=t.amount.cast("float64"),
+                 raw=t.discount.cast("float64"))
+    t = t.filter((_day_number(t.timestamp) <= end_day) & (t.amt >= 0))
+    return t.mutate(missing=t.raw.isnull(), disc=t.raw.fill_null(0.0))
+
+
+def _bands(depth: np.ndarray, band_edges: tuple[float, ...]) -> np.ndarray:
+    edges = [float(e) for e in band_edges]
+    if not edges or any(b <= a for a, b in zip(edges, edges[1:])) or edges[0] <= 0:
+        raise ValueError(f"band_edges must be positive and increasing (percent), got {band_edges!r}")
+    return sum((100 * depth >= e).astype(np.int64) for e in edges)
+
+
+def _discount_calendar_ibis(t: ir.Table, band_edges: tuple[float, ...]) -> pd.DataFrame:
+    """The calendar of :func:`discount_calendar` from the engine's per-period sums (a row per period)."""
+    cal = t.group_by("p").aggregate(purchases=t.count(), spend=t.amt.sum(), discount=t.disc.sum()).to_pandas()
+    cal = cal.sort_values("p", ignore_index=True)
+    total = (cal["spend"] + cal["discount"]).to_numpy(dtype=float)
+    cal["depth"] = np.divide(cal["discount"].to_numpy(dtype=float), total, out=np.zeros(len(cal)), where=total != 0)
+    cal["band"] = _bands(cal["depth"].to_numpy(), band_edges)
+    return cal[["p", "purchases", "spend", "discount", "depth", "band"]]
+
+
+def _discount_cells_ibis(t: ir.Table, band_edges: tuple[float, ...]) -> pd.DataFrame:
+    """discount_cells for engines other than DuckDB: the engine sums purchases per customer × stage × band
+    and gives each customer's first and last period; the periods per band are counted from the calendar."""
+    cal = _discount_calendar_ibis(t, band_edges)
+    n_bands = len(band_edges) + 1
+    spans = t.group_by("customer_id").aggregate(fp=t.p.min(), lp=t.p.max())
+    staged = t.inner_join(spans, "customer_id").inner_join(ibis.memtable(cal[["p", "band"]]), "p")
+    staged = staged.mutate(stage=ibis.ifelse(staged.p == staged.fp, "first",
+                                             ibis.ifelse(staged.p == staged.lp, "last", "between")))
+    activity = staged.group_by(["customer_id", "stage", "band"]).aggregate(
+        purchases=staged.count(), baskets=_count_true(staged.amt > 0), spend=staged.amt.sum(),
+        log_spend=ibis.ifelse(staged.amt > 0, staged.amt.ln(), 0.0).sum(), discount=staged.disc.sum(),
+        discounted=_count_true(staged.disc > 0), missing_discount=_count_true(staged.missing),
+    ).to_pandas()
+    spans = spans.to_pandas()
+    # periods of each band strictly after each calendar period: a reversed cumulative count
+    p, band = cal["p"].to_numpy(), cal["band"].to_numpy()
+    onehot = np.eye(n_bands, dtype=np.int64)[band]
+    after = np.cumsum(onehot[::-1], axis=0)[::-1] - onehot
+    fp = np.searchsorted(p, spans["fp"].to_numpy())
+    lp = np.searchsorted(p, spans["lp"].to_numpy())
+    two = lp > fp
+    ids = spans["customer_id"].to_numpy()
+    between = (after[fp] - after[lp] - onehot[lp])[two]
+    parts = [
+        pd.DataFrame({"customer_id": ids, "stage": "first", "band": band[fp], "periods": 1}),
+        pd.DataFrame({"customer_id": np.repeat(ids[two], n_bands), "stage": "between",
+                      "band": np.tile(np.arange(n_bands), int(two.sum())), "periods": between.ravel()}),
+        pd.DataFrame({"customer_id": ids[two], "stage": "last", "band": band[lp][two], "periods": 1}),
+    ]
+    cells = pd.concat(parts, ignore_index=True)
+    cells = cells[cells["periods"] > 0].merge(activity, on=["customer_id", "stage", "band"], how="left")
+    ints = ("band", "periods", "purchases", "baskets", "discounted", "missing_discount")
+    cells = cells.fillna({c: 0 for c in ("purchases", "baskets", "spend", "log_spend", "discount", "discounted",
+                                         "missing_discount")})
+    cells = cells.astype({c: "int64" for c in ints} | {"spend": "float64", "log_spend": "float64",
+                                                         "discount": "float64"})
+    cells["stage"] = pd.Categorical(cells["stage"], categories=_STAGES)
+    cells = cells.sort_values(["customer_id", "stage", "band"], ignore_index=True)
+    return cells[["customer_id", "stage", "band", "periods", "purchases", "baskets", "spend", "log_spend", "discount",
+                  "discounted", "missing_discount"]]
