@@ -1078,8 +1078,11 @@ def _durations_ibis(t: ir.Table, threshold: float, days_per_unit: float, obs: in
 DISCOUNT_BAND_EDGES = (0.5, 7.5, 15.0)
 
 
-def _discount_ctes(duck: _Duck, period: str, end_day: int, band_edges: tuple[float, ...]) -> str:
-    """The CTEs ``purchases`` (p, amount, discount, missing) and ``cal`` (p, depth, band) of the discount queries.
+def _discount_ctes(duck: _Duck, period: str, end_day: int, band_edges: tuple[float, ...],
+                   per_customer: bool = False) -> str:
+    """The CTEs of the discount queries: ``cal`` (p, purchases, spend, discount, depth, band) and, with
+    ``per_customer``, ``cp``: the purchase sums of every customer and period, made in one scan of the log
+    and read by the rest of the query (``MATERIALIZED``: the log is not scanned again for each reader).
 
     A period's depth is the discount share of the list value of all its purchases,
     ``sum(discount) / sum(amount + discount)``; its band counts the edges (percent) it reaches.
@@ -1088,16 +1091,28 @@ def _discount_ctes(duck: _Duck, period: str, end_day: int, band_edges: tuple[flo
     if not edges or any(b <= a for a, b in zip(edges, edges[1:])) or edges[0] <= 0:
         raise ValueError(f"band_edges must be positive and increasing (percent), got {band_edges!r}")
     band = " + ".join(f"CAST(100 * depth >= {_float_sql(e)} AS INTEGER)" for e in edges)
-    return f"""
+    tx = f"""
     tx AS (
         SELECT customer_id, {_ordinal_sql(period)} AS p, amount, coalesce(discount, 0.0) AS discount,
                discount IS NULL AS missing
-        FROM ({duck.sql}) WHERE {_DAY_SQL} <= {_date_sql(end_day)}
-    ), purchases AS (SELECT * FROM tx WHERE amount >= 0
-    ), depths AS (
+        FROM ({duck.sql}) WHERE {_DAY_SQL} <= {_date_sql(end_day)} AND amount >= 0
+    )"""
+    if not per_customer:
+        return f"""{tx}, depths AS (
         SELECT p, count(*) AS purchases, sum(amount) AS spend, sum(discount) AS discount,
                coalesce(sum(discount) / nullif(sum(amount + discount), 0), 0.0) AS depth
-        FROM purchases GROUP BY p
+        FROM tx GROUP BY p
+    ), cal AS (SELECT *, {band} AS band FROM depths)"""
+    return f"""{tx}, cp AS MATERIALIZED (
+        SELECT customer_id, p, count(*) AS purchases, count(*) FILTER (WHERE amount > 0) AS baskets,
+               sum(amount) AS spend, coalesce(sum(ln(amount)) FILTER (WHERE amount > 0), 0.0) AS log_spend,
+               sum(discount) AS discount, count(*) FILTER (WHERE discount > 0) AS discounted,
+               count(*) FILTER (WHERE missing) AS missing_discount
+        FROM tx GROUP BY ALL
+    ), depths AS (
+        SELECT p, sum(purchases) AS purchases, sum(spend) AS spend, sum(discount) AS discount,
+               coalesce(sum(discount) / nullif(sum(spend) + sum(discount), 0), 0.0) AS depth
+        FROM cp GROUP BY p
     ), cal AS (SELECT *, {band} AS band FROM depths)"""
 
 
@@ -1163,25 +1178,21 @@ def discount_cells(transactions: Any, *, period: str = "W", observation_end: Any
         end_day = _to_day_number(observation_end, "observation_end") if observation_end is not None \
             else _last_day_sql(duck)
         query = f"""
-        WITH {_discount_ctes(duck, period, end_day, band_edges)},
+        WITH {_discount_ctes(duck, period, end_day, band_edges, per_customer=True)},
         later AS (SELECT p, band, {later} FROM cal
                   WINDOW w AS (ORDER BY p ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING)),
-        spans AS (SELECT customer_id, min(p) AS fp, max(p) AS lp FROM purchases GROUP BY ALL),
-        staged AS (
-            SELECT purchases.*, CASE WHEN p = fp THEN 'first' WHEN p = lp THEN 'last' ELSE 'between' END AS stage
-            FROM purchases JOIN spans USING (customer_id)
-        ), exposure AS (
+        spans AS (SELECT customer_id, min(p) AS fp, max(p) AS lp FROM cp GROUP BY ALL),
+        exposure AS (
             {between}
             UNION ALL SELECT customer_id, 'first', cal.band, 1 FROM spans JOIN cal ON cal.p = spans.fp
             UNION ALL SELECT customer_id, 'last', cal.band, 1 FROM spans JOIN cal ON cal.p = spans.lp
                       WHERE spans.lp > spans.fp
         ), activity AS (
-            SELECT customer_id, stage, cal.band, count(*) AS purchases,
-                   count(*) FILTER (WHERE amount > 0) AS baskets, sum(amount) AS spend,
-                   coalesce(sum(ln(amount)) FILTER (WHERE amount > 0), 0.0) AS log_spend,
-                   sum(staged.discount) AS discount, count(*) FILTER (WHERE staged.discount > 0) AS discounted,
-                   count(*) FILTER (WHERE missing) AS missing_discount
-            FROM staged JOIN cal USING (p) GROUP BY ALL
+            SELECT customer_id, CASE WHEN p = fp THEN 'first' WHEN p = lp THEN 'last' ELSE 'between' END AS stage,
+                   cal.band, sum(cp.purchases) AS purchases, sum(baskets) AS baskets, sum(cp.spend) AS spend,
+                   sum(log_spend) AS log_spend, sum(cp.discount) AS discount, sum(discounted) AS discounted,
+                   sum(missing_discount) AS missing_discount
+            FROM cp JOIN spans USING (customer_id) JOIN cal USING (p) GROUP BY ALL
         )
         SELECT customer_id, stage, band, periods, coalesce(purchases, 0) AS purchases,
                coalesce(baskets, 0) AS baskets, coalesce(spend, 0.0) AS spend,
