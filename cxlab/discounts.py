@@ -138,12 +138,16 @@ def naive_discount_comparison(cells: pd.DataFrame) -> dict[str, float]:
 
 
 # --------------------------------------------------------------------------- within-customer models
-def _band_matrix(cells: pd.DataFrame, column: str, n_bands: int) -> tuple[np.ndarray, np.ndarray]:
-    """``column`` summed per customer × band as a (customers, bands) matrix, and the customer ids."""
-    codes, ids = pd.factorize(cells["customer_id"], sort=True)
-    out = np.zeros((len(ids), n_bands))
-    np.add.at(out, (codes, cells["band"].to_numpy()), cells[column].to_numpy(dtype=float))
-    return out, np.asarray(ids)
+def _band_matrices(cells: pd.DataFrame, columns: tuple[str, ...], n_bands: int) -> list[np.ndarray]:
+    """Each of ``columns`` summed per customer × band as a (customers, bands) matrix (one row order for all)."""
+    codes = pd.factorize(cells["customer_id"])[0]
+    bands = cells["band"].to_numpy()
+    out = []
+    for column in columns:
+        matrix = np.zeros((codes.max() + 1 if len(codes) else 0, n_bands))
+        np.add.at(matrix, (codes, bands), cells[column].to_numpy(dtype=float))
+        out.append(matrix)
+    return out
 
 
 def _fe_poisson(W: np.ndarray, Y: np.ndarray, max_iter: int = 100, tol: float = 1e-10) -> tuple[np.ndarray, np.ndarray]:
@@ -269,8 +273,7 @@ class DiscountResponse(Estimator):
         resp = resp.assign(band=resp["band"].map(remap))
         k = len(present)
         z = stats.norm.ppf(0.5 + self.confidence / 2)
-        W, _ = _band_matrix(resp, "periods", k)
-        Y, _ = _band_matrix(resp, "purchases", k)
+        W, Y = _band_matrices(resp, ("periods", "purchases"), k)
         beta, cov = _fe_poisson(W, Y)
         self.n_customers_ = int(((Y.sum(axis=1) > 0) & ((W > 0).sum(axis=1) > 1)).sum())
         se = np.sqrt(np.diag(cov))
@@ -290,8 +293,7 @@ class DiscountResponse(Estimator):
 
         # basket: every purchase with a positive amount, first periods included (the fixed effect absorbs levels)
         all_cells = cells[cells["band"].isin(present)].assign(band=lambda c: c["band"].map(remap))
-        N, _ = _band_matrix(all_cells, "baskets", k)
-        S, _ = _band_matrix(all_cells, "log_spend", k)
+        N, S = _band_matrices(all_cells, ("baskets", "log_spend"), k)
         b_beta, b_cov = _fe_log_basket(N, S)
         b_se = np.sqrt(np.diag(b_cov))
         self.basket_ = pd.DataFrame({
