@@ -248,7 +248,9 @@ class DemoTruth:
         Depth -> the purchase rate in weeks of that depth over the rate without a
         discount, averaged over all customers with weights = their expected purchases
         from the week after the first purchase on (what a within-customer Poisson
-        model of weekly purchases on the week's depth targets).
+        model of weekly purchases on the week's depth targets). A model that uses only
+        the weeks between each customer's first and last purchase weighs responders, who
+        buy more, a little more: about 1-2 % above this value at 20 % depth.
     discount_basket_multiplier : dict
         Depth -> the paid amount per purchase relative to no discount (1: baskets do not respond).
     discount_incremental_purchases : int
