@@ -235,7 +235,8 @@ class DemoTruth:
         ``lam`` (weekly purchase rate, not a member), ``nu``, ``mean_spend``
         (= p/nu x scale), ``hazard`` (weekly, not a member), ``acquired``,
         ``join_time`` (NaT if never joined before ``end``), ``death_time``
-        (may lie after ``end``), ``alive_at_end``, ``death_time_counterfactual``.
+        (may lie after ``end``), ``alive_at_end``, ``death_time_counterfactual``;
+        with discount offers also ``discount_sensitive``.
     driver_loadings : dict
         Touchpoint -> attribute -> loading ``a`` of the attribute rating on the
         NPS answer (see :func:`_attribute_ratings`).
@@ -249,6 +250,29 @@ class DemoTruth:
     csi : float
         True customer satisfaction index (0..100): the population mean ratings
         weighted by the overall ``share`` (see :mod:`cxlab.cx_drivers`).
+    discount_offers : bool
+        Whether the data set has the promotion calendar and the ``discount`` column
+        (see :func:`make_demo_dataset`, ``discount_offers``).
+    discount_calendar : Series
+        Offered depth (percent) per Monday-based week ordinal (the data layer's "W" period).
+    discount_sensitive_share, discount_response_per_point : float
+        Share of discount-sensitive customers; a sensitive customer buys at
+        ``1 + response * d`` times their rate in a week of depth ``d`` percent.
+    discount_incidence_multiplier : dict
+        Depth -> the purchase rate in weeks of that depth over the rate without a
+        discount, averaged over all customers with weights = their expected purchases
+        from the week after the first purchase on (what a within-customer Poisson
+        model of weekly purchases on the week's depth targets). A model that uses only
+        the weeks between each customer's first and last purchase weighs responders, who
+        buy more, a little more: about 1-2 % above this value at 20 % depth.
+    discount_basket_multiplier : dict
+        Depth -> the paid amount per purchase relative to no discount (1: baskets do not respond).
+    discount_incremental_purchases : int
+        Purchases made only because of a discount (the appended rows).
+    discount_margin_given_away : float
+        Sum of the discounts on purchases that would have been made anyway.
+    discount_total, discount_incremental_revenue : float
+        All discounts granted; the paid amounts of the incremental purchases.
     """
 
     r: float
@@ -284,6 +308,16 @@ class DemoTruth:
     driver_loadings: dict = field(default_factory=dict)
     driver_importance: pd.DataFrame = field(default=None, repr=False)
     csi: float = float("nan")
+    discount_offers: bool = False
+    discount_calendar: pd.Series = field(default=None, repr=False)
+    discount_sensitive_share: float = 0.0
+    discount_response_per_point: float = 0.0
+    discount_incidence_multiplier: dict = field(default_factory=dict)
+    discount_basket_multiplier: dict = field(default_factory=dict)
+    discount_incremental_purchases: int = 0
+    discount_margin_given_away: float = 0.0
+    discount_total: float = 0.0
+    discount_incremental_revenue: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able parameters and effects (without the per-customer ``latent`` frame)."""
@@ -384,6 +418,10 @@ def make_demo_dataset(
     margin_rate_range: tuple[float, float] = (0.25, 0.35),
     survey_share: float = 0.3,
     order_ids: bool = True,
+    discount_offers: bool = False,
+    discount_depths: dict | None = None,
+    discount_sensitive_share: float = 0.3,
+    discount_response: float = 0.05,
 ) -> SyntheticDataset:
     """Simulate a retailer's customers, transactions and NPS surveys with a known truth.
 
@@ -436,12 +474,24 @@ def make_demo_dataset(
         Share of customers who answer at least one survey.
     order_ids : bool
         Whether to add ``order_id`` (string ids cost time for very large ``n``).
+    discount_offers : bool
+        If True, a promotion calendar: every Monday-based week offers one depth
+        (percent, drawn from ``discount_depths``: depth -> probability, default
+        0 / 5 / 10 / 20 % with 0.55 / 0.20 / 0.15 / 0.10). A share
+        ``discount_sensitive_share`` of customers buys at ``1 + discount_response * d``
+        times their current rate in a week of depth ``d``, from the week after
+        their first purchase on: the extra purchases are appended rows (no
+        returns; the rows of the model without discounts are unchanged). Every
+        purchase in an offer week gets ``discount = amount * d / (100 - d)``
+        (amount is what was paid), so purchases that would have been made anyway
+        are discounted too: the margin given away. Paid baskets do not respond.
+        Drawn from an own random stream ``default_rng([seed, 1404])``.
 
     Returns
     -------
     SyntheticDataset
         ``transactions`` (customer_id, timestamp, amount, order_id, channel,
-        store, margin; sorted by timestamp), ``customers`` (customer_id,
+        store, margin, [discount]; sorted by timestamp), ``customers`` (customer_id,
         signup_date, [loyalty_join_date], [end_date], region,
         acquisition_channel, acquisition_cost), ``surveys`` (customer_id,
         date, nps, csat, ces, touchpoint; 30 % of customers by default, one
@@ -606,6 +656,40 @@ def make_demo_dataset(
     tx["store"] = _categorical(store_code, [f"S{k + 1:02d}" for k in range(_N_STORES)] + ["online"])
     tx["margin"] = margin.astype(np.float64)
     transactions = pd.DataFrame(tx)
+    discount_truth: dict[str, Any] = {}
+    if discount_offers:
+        depths = dict(discount_depths or _DEFAULT_DISCOUNT_DEPTHS)
+        if not (0 in depths and all(0 <= d < 100 for d in depths) and all(v >= 0 for v in depths.values())):
+            raise ValueError(f"discount_depths must map depths in [0, 100) including 0 to probabilities, got {depths}")
+        if not 0 <= discount_sensitive_share <= 1 or discount_response < 0:
+            raise ValueError("discount_sensitive_share must be in [0, 1] and discount_response >= 0")
+        drng = np.random.default_rng(None if seed is None else [seed, _DISCOUNT_STREAM])
+        (inc_c, inc_t, inc_v), disc_old, disc_inc, sensitive, discount_truth = _discount_offers(
+            drng, n=n, depths=depths, sensitive_share=discount_sensitive_share, response=discount_response,
+            lam=lam, F=F, acquired=acquired, join=join, member_obs=member_obs, stop=stop, horizon=horizon,
+            start_day=int((start_ts.normalize() - pd.Timestamp("1970-01-01")).days),
+            tx_c=all_c, tx_t=all_t, tx_v=all_v, is_purchase=all_v >= 0, nu=nu, p=p, scale=scale)
+        u_inc = drng.random(inc_c.size)
+        ps_inc = p_store[inc_c]
+        channel_inc = np.where(u_inc < ps_inc, 0, np.where(u_inc < ps_inc + (1 - ps_inc) / 2, 1, 2))
+        extra = {
+            "customer_id": customer_ids[inc_c],
+            "timestamp": _to_datetime(inc_t, origin_ns),
+            "amount": inc_v.astype(np.float64),
+        }
+        if order_ids:
+            extra["order_id"] = np.char.add("O", np.char.zfill(
+                np.arange(all_c.size, all_c.size + inc_c.size).astype("U9"), 9)).astype(object)
+        extra["channel"] = _categorical(channel_inc, ("store", "web", "app"))
+        extra["store"] = _categorical(np.where(channel_inc == 0, home_store[inc_c], _N_STORES),
+                                      list(transactions["store"].cat.categories))
+        extra["margin"] = np.round(inc_v * drng.uniform(*margin_rate_range, inc_c.size), 2)
+        transactions["discount"] = disc_old
+        extra["discount"] = disc_inc
+        transactions = pd.concat([transactions, pd.DataFrame(extra)], ignore_index=True)
+        # appended rows take their place in time; the existing rows keep their order and values
+        transactions = transactions.iloc[np.argsort(transactions["timestamp"].to_numpy(), kind="stable")]
+        transactions = transactions.reset_index(drop=True)
 
     # ---- customers table ----------------------------------------------------------------
     cust_cols: dict[str, Any] = {
@@ -646,6 +730,8 @@ def make_demo_dataset(
         },
         index=pd.Index(customer_ids, name="customer_id"),
     )
+    if discount_offers:
+        latent["discount_sensitive"] = sensitive
     truth = DemoTruth(
         r=r, alpha=alpha, p=p, q=q, gamma=gamma, currency=currency.upper(), currency_scale=scale, mu0=mu0,
         channel_shares=shares, channel_frequency_multipliers=freq_mult, channel_hazard_ratios=ch_hr,
@@ -661,9 +747,76 @@ def make_demo_dataset(
         members_12m=members_12, naive_member_spend_ratio=naive, latent=latent,
         driver_loadings={t: dict(zip(ATTRIBUTES, v)) for t, v in _DRIVER_LOADINGS.items()},
         driver_importance=driver_importance, csi=driver_csi,
+        discount_offers=bool(discount_offers), **discount_truth,
     )
     params.pop("params", None)
     return SyntheticDataset(transactions, customers, surveys, truth, params)
+
+
+# --------------------------------------------------------------------------- discount offers
+#: Seed tag of the discount-offer stream: its draws never shift the other tables' random numbers.
+_DISCOUNT_STREAM = 1404
+_DEFAULT_DISCOUNT_DEPTHS = {0: 0.55, 5: 0.20, 10: 0.15, 20: 0.10}
+
+
+def _week_ordinal(days: np.ndarray, start_day: int) -> np.ndarray:
+    """Monday-based week ordinal (the data layer's "W" period) of float days since the start."""
+    return (start_day + np.floor(days).astype(np.int64) + 3) // 7
+
+
+def _discount_offers(rng, *, n, depths, sensitive_share, response, lam, F, acquired, join, member_obs, stop,
+                     horizon, start_day, tx_c, tx_t, tx_v, is_purchase, nu, p, scale):
+    """The promotion calendar, the incremental purchases it causes and the discount of every purchase.
+
+    Each calendar week (Monday-based) offers one depth ``d`` (percent) drawn from ``depths``. A share
+    ``sensitive_share`` of customers buys at ``(1 + response * d)`` times their current purchase rate in a
+    week of depth ``d`` from the week after their first purchase on (the extra purchases are drawn by
+    thinning a Poisson process of rate ``lambda * (m_max - 1)``); the others ignore promotions. Every
+    purchase in an offer week gets the discount ``amount * d / (100 - d)`` (the amount is what was paid;
+    the list price was ``amount + discount``), so habitual purchases are discounted too.
+    """
+    levels = np.array(sorted(depths), dtype=float)
+    probs = np.array([depths[k] for k in sorted(depths)], dtype=float)
+    first_week, last_week = _week_ordinal(np.array([0.0]), start_day)[0], _week_ordinal(np.array([horizon]), start_day)[0]
+    calendar = levels[rng.choice(levels.size, size=last_week - first_week + 1, p=probs / probs.sum())]
+    sensitive = rng.random(n) < sensitive_share
+    multiplier_max = 1.0 + response * levels.max()
+    # responses start on the Monday after the week of the first purchase
+    respond_from = ((_week_ordinal(acquired, start_day) + 1) * 7 - 3 - start_day).astype(float)
+    join_obs = np.where(member_obs, join, np.inf)
+    pre_lo, pre_hi = respond_from, np.minimum(np.minimum(join_obs, stop), horizon)
+    post_lo, post_hi = np.maximum(respond_from, np.where(member_obs, join, 0.0)), np.where(member_obs, stop, 0.0)
+    base = lam * (multiplier_max - 1.0) * sensitive
+    i1, t1 = _poisson_times(rng, pre_lo, pre_hi - pre_lo, base)
+    i2, t2 = _poisson_times(rng, post_lo, post_hi - post_lo, base * F)
+    inc_c, inc_t = np.concatenate([i1, i2]), np.concatenate([t1, t2])
+    inc_depth = calendar[_week_ordinal(inc_t, start_day) - first_week]
+    keep = rng.random(inc_c.size) < response * inc_depth / (multiplier_max - 1.0)   # thinning to the week's rate
+    inc_c, inc_t = inc_c[keep], inc_t[keep]
+    inc_v = np.round(rng.gamma(p, 1.0, inc_c.size) / nu[inc_c] * scale, 2)
+
+    def discount(times, amounts, purchase):
+        d = calendar[_week_ordinal(times, start_day) - first_week]
+        return np.where(purchase, np.round(amounts * d / (100.0 - d), 2), 0.0), d
+
+    disc_existing, depth_existing = discount(tx_t, tx_v, is_purchase)
+    disc_inc, _ = discount(inc_t, inc_v, np.ones(inc_c.size, bool))
+    # What the within-customer model targets: the purchase-weighted mean rate multiplier in weeks of
+    # depth d over the customers' response periods (expected habitual purchases from respond_from on).
+    exposure = lam * (np.clip(pre_hi - pre_lo, 0, None) + F * np.clip(post_hi - post_lo, 0, None))
+    sensitive_weight = float(exposure[sensitive].sum() / exposure.sum()) if exposure.sum() > 0 else float("nan")
+    truth = {
+        "discount_calendar": pd.Series(calendar, index=pd.Index(np.arange(first_week, last_week + 1), name="week")),
+        "discount_sensitive_share": sensitive_share,
+        "discount_response_per_point": response,
+        "discount_incidence_multiplier": {int(d): float(1.0 + sensitive_weight * response * d) for d in levels if d > 0},
+        "discount_basket_multiplier": {int(d): 1.0 for d in levels if d > 0},
+        "discount_incremental_purchases": int(inc_c.size),
+        "discount_margin_given_away": float(disc_existing.sum()),
+        "discount_total": float(disc_existing.sum() + disc_inc.sum()),
+        "discount_incremental_revenue": float(inc_v.sum()),
+    }
+    return (inc_c, inc_t, inc_v), disc_existing, disc_inc, sensitive, truth
 
 
 def _program_effects(n, join, member_obs, horizon, rows):
@@ -1071,10 +1224,12 @@ def simulate_bgbb(n: int, alpha: float, beta: float, gamma: float, delta: float,
 def write_demo_files(out: str | Path, n_customers: int = 2000, seed: int = 42, **kwargs: Any) -> dict[str, Path]:
     """Write ``transactions.csv``, ``customers.csv``, ``surveys.csv`` (contract columns, UTF-8, ISO dates).
 
-    Returns the paths written. Extra keyword arguments go to :func:`make_demo_dataset`.
+    The files have the promotion calendar and the ``discount`` column unless
+    ``discount_offers=False`` is passed. Returns the paths written. Extra keyword arguments go to :func:`make_demo_dataset`.
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    kwargs.setdefault("discount_offers", True)   # the demo client has a promotion calendar
     ds = make_demo_dataset(n_customers=n_customers, seed=seed, **kwargs)
     paths = {}
     for name, frame in (("transactions", ds.transactions), ("customers", ds.customers), ("surveys", ds.surveys)):

@@ -317,10 +317,11 @@ def test_cli_writes_contract_csv(tmp_path):
     main(["--out", str(tmp_path), "--customers", "150", "--seed", "3"])
     tx = pd.read_csv(tmp_path / "transactions.csv", parse_dates=["timestamp"])
     assert list(tx.columns[:3]) == ["customer_id", "timestamp", "amount"]
-    expected = make_demo_dataset(150, seed=3).transactions
+    expected = make_demo_dataset(150, seed=3, discount_offers=True).transactions  # the files have discounts
     assert len(tx) == len(expected)
     assert np.allclose(tx["amount"], expected["amount"])
     assert (tx["timestamp"] == expected["timestamp"]).all()
+    assert np.allclose(tx["discount"], expected["discount"])
     for name in ("customers", "surveys"):
         assert (tmp_path / f"{name}.csv").exists()
 

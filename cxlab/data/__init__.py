@@ -14,6 +14,8 @@ from cxlab.data.aggregate import (
     cohort_counts,
     customer_period_panel,
     customer_summary,
+    discount_calendar,
+    discount_cells,
     interpurchase_gaps,
     log_overview,
     period_start,

@@ -57,6 +57,9 @@ __all__ = [
     "purchase_days",
     "churn_durations",
     "period_start",
+    "discount_calendar",
+    "discount_cells",
+    "DISCOUNT_BAND_EDGES",
 ]
 
 #: Length of each time unit in days ("M" is the mean Gregorian month).
@@ -99,7 +102,7 @@ def transactions_table(source: Any) -> ir.Table:
         name = "the transaction table"
     elif isinstance(source, pd.DataFrame):
         _check_columns(list(source.columns), "the transactions frame")
-        keep = [c for c in source.columns if c in (*_REQUIRED, "is_return", "margin")]
+        keep = [c for c in source.columns if c in (*_REQUIRED, "is_return", "margin", "discount")]
         table = ibis.memtable(source[keep])
         engines.quiet(ibis.get_backend())
         name = "the transactions frame"
@@ -264,8 +267,12 @@ class _Duck:
             self._close()
 
 
-def _duck(source: Any) -> _Duck | None:
-    """The DuckDB route for ``source``, or None when it lives elsewhere (Spark, a warehouse, a memtable)."""
+def _duck(source: Any, extra: tuple[str, ...] = ()) -> _Duck | None:
+    """The DuckDB route for ``source``, or None when it lives elsewhere (Spark, a warehouse, a memtable).
+
+    ``extra`` names optional numeric contract columns (e.g. ``discount``) the query also needs: they are
+    selected as ``DOUBLE`` beside the three required ones, and a source without them is an error.
+    """
     if hasattr(source, "transactions") and not isinstance(source, (pd.DataFrame, ir.Table)):
         source = source.transactions
     if isinstance(source, pd.DataFrame):
@@ -274,11 +281,13 @@ def _duck(source: Any) -> _Duck | None:
         view = ibis.util.gen_name("cxlab_frame")
         # Scanned in place (no copy); only the contract's columns, so that other columns of types
         # DuckDB does not read (periods, intervals, mixed objects) cannot get in the way.
-        cur.register(view, pd.DataFrame({c: source[c] for c in _REQUIRED}, copy=False))
+        _check_extra(list(source.columns), extra, "the transactions frame")
+        cur.register(view, pd.DataFrame({c: source[c] for c in (*_REQUIRED, *extra)}, copy=False))
         zone = getattr(source["timestamp"].dtype, "tz", None)
         zones = {"timestamp": str(zone)} if zone is not None else {}
         try:
-            return _Duck(cur, _normalised(cur, engines.sql_name(view), zones, "the transactions frame"), cur.close)
+            return _Duck(cur, _normalised(cur, engines.sql_name(view), zones, "the transactions frame", extra=extra),
+                         cur.close)
         except Exception:
             cur.close()
             raise
@@ -287,7 +296,7 @@ def _duck(source: Any) -> _Duck | None:
         cur = engines.duckdb_raw_connection().cursor()
         relation = f"read_parquet({engines.sql_string(pattern)})"
         try:
-            return _Duck(cur, _normalised(cur, relation, None, str(source), pattern=pattern), cur.close)
+            return _Duck(cur, _normalised(cur, relation, None, str(source), pattern=pattern, extra=extra), cur.close)
         except Exception:
             cur.close()
             raise
@@ -301,19 +310,33 @@ def _duck(source: Any) -> _Duck | None:
         if getattr(backend, "name", None) != "duckdb":
             return None
         _check_columns(list(source.columns), "the transaction table")
-        source = source.select("customer_id", "timestamp", "amount")
+        _check_extra(list(source.columns), extra, "the transaction table")
+        source = source.select("customer_id", "timestamp", "amount", *extra)
         backend._run_pre_execute_hooks(source)  # registers the memtables the expression uses
         dtype = source.timestamp.type()
         zones = {"timestamp": dtype.timezone} if dtype.is_timestamp() and dtype.timezone else {}
         relation = f"({ibis.to_sql(source, dialect='duckdb')})"
-        return _Duck(backend.con, _normalised(backend.con, relation, zones, "the transaction table"))
+        return _Duck(backend.con, _normalised(backend.con, relation, zones, "the transaction table", extra=extra))
     return None
 
 
-def _normalised(con: Any, relation: str, zones: dict | None, name: str, pattern: str | None = None) -> str:
-    """SELECT of the contract's three columns from ``relation``, checked and normalised."""
+def _check_extra(columns: list[str], extra: tuple[str, ...], name: str) -> None:
+    missing = [c for c in extra if c not in columns]
+    if missing:
+        raise ValueError(f"{name}: this analysis needs the optional column(s) {missing}; found {columns}. "
+                         "Map the client's header onto it with `columns:` in client.yml.")
+
+
+def _normalised(con: Any, relation: str, zones: dict | None, name: str, pattern: str | None = None,
+                extra: tuple[str, ...] = ()) -> str:
+    """SELECT of the contract's three columns (and the ``extra`` ones) from ``relation``, checked and normalised."""
     types = {r[0]: r[1] for r in con.sql(f"DESCRIBE SELECT * FROM {relation}").fetchall()}
     _check_columns(list(types), name)
+    _check_extra(list(types), extra, name)
+    for column in extra:
+        kind = types[column].upper()
+        if not (kind in _NUMERIC_TYPES or kind.startswith("DECIMAL") or kind == '"NULL"'):
+            raise ValueError(f"{name}: column {column!r} must be numeric, found {types[column]}")
     ts_type, amount_type = types["timestamp"].upper(), types["amount"].upper()
     if not (ts_type == "DATE" or ts_type.startswith("TIMESTAMP")):
         raise ValueError(f"{name}: column 'timestamp' must hold dates or date-times, found {types['timestamp']}")
@@ -328,7 +351,8 @@ def _normalised(con: Any, relation: str, zones: dict | None, name: str, pattern:
     cid = '"customer_id"'
     if types["customer_id"].upper().startswith("ENUM"):  # a pandas categorical: its categories' type
         cid = 'CAST("customer_id" AS VARCHAR)'
-    return f'SELECT {cid} AS customer_id, {ts} AS ts, CAST("amount" AS DOUBLE) AS amount FROM {relation}'
+    more = "".join(f', CAST("{c}" AS DOUBLE) AS "{c}"' for c in extra)
+    return f'SELECT {cid} AS customer_id, {ts} AS ts, CAST("amount" AS DOUBLE) AS amount{more} FROM {relation}'
 
 
 def _date_sql(day: int) -> str:
@@ -1047,3 +1071,213 @@ def _durations_ibis(t: ir.Table, threshold: float, days_per_unit: float, obs: in
     )
     out.index.name = "customer_id"
     return out
+
+
+# ----------------------------------------------------------------------------- discounts
+#: Default edges (percent) of the discount-depth bands: none < 0.5 <= small < 7.5 <= medium < 15 <= deep.
+DISCOUNT_BAND_EDGES = (0.5, 7.5, 15.0)
+
+
+def _discount_ctes(duck: _Duck, period: str, end_day: int, band_edges: tuple[float, ...],
+                   per_customer: bool = False) -> str:
+    """The CTEs of the discount queries: ``cal`` (p, purchases, spend, discount, depth, band) and, with
+    ``per_customer``, ``cp``: the purchase sums of every customer and period, made in one scan of the log
+    and read by the rest of the query (``MATERIALIZED``: the log is not scanned again for each reader).
+
+    A period's depth is the discount share of the list value of all its purchases,
+    ``sum(discount) / sum(amount + discount)``; its band counts the edges (percent) it reaches.
+    """
+    edges = [float(e) for e in band_edges]
+    if not edges or any(b <= a for a, b in zip(edges, edges[1:])) or edges[0] <= 0:
+        raise ValueError(f"band_edges must be positive and increasing (percent), got {band_edges!r}")
+    band = " + ".join(f"CAST(100 * depth >= {_float_sql(e)} AS INTEGER)" for e in edges)
+    tx = f"""
+    tx AS (
+        SELECT customer_id, {_ordinal_sql(period)} AS p, amount, coalesce(discount, 0.0) AS discount,
+               discount IS NULL AS missing
+        FROM ({duck.sql}) WHERE {_DAY_SQL} <= {_date_sql(end_day)} AND amount >= 0
+    )"""
+    if not per_customer:
+        return f"""{tx}, depths AS (
+        SELECT p, count(*) AS purchases, sum(amount) AS spend, sum(discount) AS discount,
+               coalesce(sum(discount) / nullif(sum(amount + discount), 0), 0.0) AS depth
+        FROM tx GROUP BY p
+    ), cal AS (SELECT *, {band} AS band FROM depths)"""
+    return f"""{tx}, cp AS MATERIALIZED (
+        SELECT customer_id, p, count(*) AS purchases, count(*) FILTER (WHERE amount > 0) AS baskets,
+               sum(amount) AS spend, coalesce(sum(ln(amount)) FILTER (WHERE amount > 0), 0.0) AS log_spend,
+               sum(discount) AS discount, count(*) FILTER (WHERE discount > 0) AS discounted,
+               count(*) FILTER (WHERE missing) AS missing_discount
+        FROM tx GROUP BY ALL
+    ), depths AS (
+        SELECT p, sum(purchases) AS purchases, sum(spend) AS spend, sum(discount) AS discount,
+               coalesce(sum(discount) / nullif(sum(spend) + sum(discount), 0), 0.0) AS depth
+        FROM cp GROUP BY p
+    ), cal AS (SELECT *, {band} AS band FROM depths)"""
+
+
+def discount_calendar(transactions: Any, *, period: str = "W", observation_end: Any = None,
+                      band_edges: tuple[float, ...] = DISCOUNT_BAND_EDGES) -> pd.DataFrame:
+    """The promotion calendar read from the purchases: one row per period with a purchase.
+
+    Returns
+    -------
+    DataFrame ``period`` (first day), ``purchases`` (non-negative rows), ``spend`` (their amounts),
+    ``discount`` (their discounts; a missing discount counts as none), ``depth`` (``discount /
+    (spend + discount)``, the share of the list value given off) and ``band`` (0 = no discount, then
+    one more for every edge of ``band_edges``, in percent, that the depth reaches), in period order.
+    """
+    duck = _duck(transactions, extra=("discount",))
+    if duck is None:
+        df = _discount_calendar_ibis(_discount_purchases_ibis(transactions, period, observation_end), band_edges)
+    else:
+        with duck:
+            end_day = _to_day_number(observation_end, "observation_end") if observation_end is not None \
+                else _last_day_sql(duck)
+            df = _frame(duck, f"WITH {_discount_ctes(duck, period, end_day, band_edges)} "
+                              "SELECT p, purchases, spend, discount, depth, band FROM cal ORDER BY p")
+    df.insert(0, "period", period_start(df.pop("p"), period).to_numpy())
+    return df.astype({"purchases": "int64", "band": "int64"})
+
+
+def discount_cells(transactions: Any, *, period: str = "W", observation_end: Any = None,
+                   band_edges: tuple[float, ...] = DISCOUNT_BAND_EDGES) -> pd.DataFrame:
+    """Customer × stage × discount band cells: the sufficient statistics of within-customer discount models.
+
+    Each customer's periods from the first to the last purchase period carry the band of their
+    depth (:func:`discount_calendar`; periods without any purchase by anyone are left out, their
+    depth is unknown). ``stage`` tells the first-purchase period (``first``: a purchase in it is
+    certain, not a response), the periods strictly between the first and the last purchase period
+    (``between``: the customer is surely a customer then, and — for purchases arriving as a process
+    with independent increments — what happens in them is independent of which period turned out
+    to be the last) and the last purchase period (``last``, absent when it is the first). Periods
+    after the last purchase are not counted: a customer who has left cannot respond. The cells are
+    a few per customer whatever the size of the log, and computed by the engine (DuckDB SQL for
+    local data; on other engines the engine sums the purchases and the periods per band are
+    counted from the calendar).
+
+    Returns
+    -------
+    DataFrame ``customer_id``, ``stage``, ``band``, ``periods``, ``purchases`` (non-negative rows),
+    ``baskets`` (rows with a positive amount), ``spend`` (sum of purchase amounts), ``log_spend``
+    (sum of ``ln amount`` over baskets), ``discount`` (sum), ``discounted`` (rows with a positive
+    discount) and ``missing_discount`` (purchase rows without a discount value, counted as none);
+    cells with no period are dropped. Sorted by customer, stage, band.
+    """
+    duck = _duck(transactions, extra=("discount",))
+    if duck is None:
+        return _discount_cells_ibis(_discount_purchases_ibis(transactions, period, observation_end), band_edges)
+    n_bands = len(band_edges) + 1
+    later = ", ".join(f"count(*) FILTER (WHERE band = {b}) OVER w AS n{b}" for b in range(n_bands))
+    between = " UNION ALL ".join(
+        f"SELECT customer_id, 'between' AS stage, {b} AS band, "
+        f"f.n{b} - l.n{b} - CAST(l.band = {b} AS INTEGER) AS periods "
+        f"FROM spans JOIN later f ON f.p = spans.fp JOIN later l ON l.p = spans.lp WHERE spans.lp > spans.fp"
+        for b in range(n_bands))
+    with duck:
+        end_day = _to_day_number(observation_end, "observation_end") if observation_end is not None \
+            else _last_day_sql(duck)
+        query = f"""
+        WITH {_discount_ctes(duck, period, end_day, band_edges, per_customer=True)},
+        later AS (SELECT p, band, {later} FROM cal
+                  WINDOW w AS (ORDER BY p ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING)),
+        spans AS (SELECT customer_id, min(p) AS fp, max(p) AS lp FROM cp GROUP BY ALL),
+        exposure AS (
+            {between}
+            UNION ALL SELECT customer_id, 'first', cal.band, 1 FROM spans JOIN cal ON cal.p = spans.fp
+            UNION ALL SELECT customer_id, 'last', cal.band, 1 FROM spans JOIN cal ON cal.p = spans.lp
+                      WHERE spans.lp > spans.fp
+        ), activity AS (
+            SELECT customer_id, CASE WHEN p = fp THEN 'first' WHEN p = lp THEN 'last' ELSE 'between' END AS stage,
+                   cal.band, sum(cp.purchases) AS purchases, sum(baskets) AS baskets, sum(cp.spend) AS spend,
+                   sum(log_spend) AS log_spend, sum(cp.discount) AS discount, sum(discounted) AS discounted,
+                   sum(missing_discount) AS missing_discount
+            FROM cp JOIN spans USING (customer_id) JOIN cal USING (p) GROUP BY ALL
+        )
+        SELECT customer_id, stage, band, periods, coalesce(purchases, 0) AS purchases,
+               coalesce(baskets, 0) AS baskets, coalesce(spend, 0.0) AS spend,
+               coalesce(log_spend, 0.0) AS log_spend, coalesce(discount, 0.0) AS discount,
+               coalesce(discounted, 0) AS discounted, coalesce(missing_discount, 0) AS missing_discount
+        FROM exposure LEFT JOIN activity USING (customer_id, stage, band)
+        WHERE periods > 0
+        ORDER BY customer_id, CASE stage WHEN 'first' THEN 0 WHEN 'between' THEN 1 ELSE 2 END, band
+        """
+        df = _frame(duck, query)
+    ints = ("band", "periods", "purchases", "baskets", "discounted", "missing_discount")
+    df = df.astype({c: "int64" for c in ints})
+    df["stage"] = pd.Categorical(df["stage"], categories=["first", "between", "last"])
+    return df
+
+
+_STAGES = ["first", "between", "last"]
+
+
+def _discount_purchases_ibis(source: Any, period: str, observation_end: Any) -> ir.Table:
+    """Purchases up to the window's end with ``p``, ``amt``, ``disc`` (missing = 0) and ``missing``, as Ibis."""
+    t = transactions_table(source)
+    _check_extra(list(t.columns), ("discount",), "the transaction table")
+    end_day = _observation_end_day(t, observation_end)
+    t = t.mutate(p=_period_ordinal(t.timestamp, period), amt=t.amount.cast("float64"),
+                 raw=t.discount.cast("float64"))
+    t = t.filter((_day_number(t.timestamp) <= end_day) & (t.amt >= 0))
+    return t.mutate(missing=t.raw.isnull(), disc=t.raw.fill_null(0.0))
+
+
+def _bands(depth: np.ndarray, band_edges: tuple[float, ...]) -> np.ndarray:
+    edges = [float(e) for e in band_edges]
+    if not edges or any(b <= a for a, b in zip(edges, edges[1:])) or edges[0] <= 0:
+        raise ValueError(f"band_edges must be positive and increasing (percent), got {band_edges!r}")
+    return sum((100 * depth >= e).astype(np.int64) for e in edges)
+
+
+def _discount_calendar_ibis(t: ir.Table, band_edges: tuple[float, ...]) -> pd.DataFrame:
+    """The calendar of :func:`discount_calendar` from the engine's per-period sums (a row per period)."""
+    cal = t.group_by("p").aggregate(purchases=t.count(), spend=t.amt.sum(), discount=t.disc.sum()).to_pandas()
+    cal = cal.sort_values("p", ignore_index=True)
+    total = (cal["spend"] + cal["discount"]).to_numpy(dtype=float)
+    cal["depth"] = np.divide(cal["discount"].to_numpy(dtype=float), total, out=np.zeros(len(cal)), where=total != 0)
+    cal["band"] = _bands(cal["depth"].to_numpy(), band_edges)
+    return cal[["p", "purchases", "spend", "discount", "depth", "band"]]
+
+
+def _discount_cells_ibis(t: ir.Table, band_edges: tuple[float, ...]) -> pd.DataFrame:
+    """discount_cells for engines other than DuckDB: the engine sums purchases per customer × stage × band
+    and gives each customer's first and last period; the periods per band are counted from the calendar."""
+    cal = _discount_calendar_ibis(t, band_edges)
+    n_bands = len(band_edges) + 1
+    spans = t.group_by("customer_id").aggregate(fp=t.p.min(), lp=t.p.max())
+    staged = t.inner_join(spans, "customer_id").inner_join(ibis.memtable(cal[["p", "band"]]), "p")
+    staged = staged.mutate(stage=ibis.ifelse(staged.p == staged.fp, "first",
+                                             ibis.ifelse(staged.p == staged.lp, "last", "between")))
+    activity = staged.group_by(["customer_id", "stage", "band"]).aggregate(
+        purchases=staged.count(), baskets=_count_true(staged.amt > 0), spend=staged.amt.sum(),
+        log_spend=ibis.ifelse(staged.amt > 0, staged.amt.ln(), 0.0).sum(), discount=staged.disc.sum(),
+        discounted=_count_true(staged.disc > 0), missing_discount=_count_true(staged.missing),
+    ).to_pandas()
+    spans = spans.to_pandas()
+    # periods of each band strictly after each calendar period: a reversed cumulative count
+    p, band = cal["p"].to_numpy(), cal["band"].to_numpy()
+    onehot = np.eye(n_bands, dtype=np.int64)[band]
+    after = np.cumsum(onehot[::-1], axis=0)[::-1] - onehot
+    fp = np.searchsorted(p, spans["fp"].to_numpy())
+    lp = np.searchsorted(p, spans["lp"].to_numpy())
+    two = lp > fp
+    ids = spans["customer_id"].to_numpy()
+    between = (after[fp] - after[lp] - onehot[lp])[two]
+    parts = [
+        pd.DataFrame({"customer_id": ids, "stage": "first", "band": band[fp], "periods": 1}),
+        pd.DataFrame({"customer_id": np.repeat(ids[two], n_bands), "stage": "between",
+                      "band": np.tile(np.arange(n_bands), int(two.sum())), "periods": between.ravel()}),
+        pd.DataFrame({"customer_id": ids[two], "stage": "last", "band": band[lp][two], "periods": 1}),
+    ]
+    cells = pd.concat(parts, ignore_index=True)
+    cells = cells[cells["periods"] > 0].merge(activity, on=["customer_id", "stage", "band"], how="left")
+    ints = ("band", "periods", "purchases", "baskets", "discounted", "missing_discount")
+    cells = cells.fillna({c: 0 for c in ("purchases", "baskets", "spend", "log_spend", "discount", "discounted",
+                                         "missing_discount")})
+    cells = cells.astype({c: "int64" for c in ints} | {"spend": "float64", "log_spend": "float64",
+                                                         "discount": "float64"})
+    cells["stage"] = pd.Categorical(cells["stage"], categories=_STAGES)
+    cells = cells.sort_values(["customer_id", "stage", "band"], ignore_index=True)
+    return cells[["customer_id", "stage", "band", "periods", "purchases", "baskets", "spend", "log_spend", "discount",
+                  "discounted", "missing_discount"]]

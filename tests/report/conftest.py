@@ -54,8 +54,9 @@ def demo_root(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def demo_dataset():
-    """The demo generator's retailer, small enough for section tests (1,500 customers)."""
+    """The demo generator's retailer, small enough for section tests (1,500 customers), with its
+    promotion calendar (a discount column) as in the demo files."""
     from cxlab.datasets import make_demo_dataset
 
-    return make_demo_dataset(1500, seed=3)
+    return make_demo_dataset(1500, seed=3, discount_offers=True)
 
