@@ -95,6 +95,27 @@ The true effects in :class:`DemoTruth` are averages of realised minus
 counterfactual outcomes over the members of *this* sample (a sample ATT), so
 they include the sampling noise of the draw, exactly like the quantity an
 estimator on this data targets.
+
+A randomised winback campaign (``campaign=True``)
+-------------------------------------------------
+On ``campaign_sent`` (default: 120 days before ``end``) every customer acquired
+before that day whose last purchase is ``campaign_sleeping_days`` or more
+before it (a *sleeper*) is assigned to ``treatment`` with probability
+``campaign_treated_share``, else to ``control`` (the ``campaigns`` table:
+customer_id, campaign, sent_at, group, channel sms / email, cost per message,
+zero for the held-out control). A sleeper still alive on that day *responds*
+to the message with probability ``campaign_response_rate`` with one purchase
+``Exp(mean campaign_response_days)`` after sending, of a Gamma-Gamma value of
+their own spend level; dead sleepers cannot respond. Responses are drawn for
+every sleeper (their potential outcome under treatment) and appended to the
+transactions (order ids ``R…``) for the treated only; the customers' own
+purchases are untouched, so the realised log of the control group is their
+outcome without the campaign and the log without the appended rows is the
+treated's. The truth (sample average over all sleepers of the potential
+outcomes within ``campaign_window_days`` of sending: return rate, revenue and
+margin with the campaign minus without it) is in :class:`DemoTruth`. The
+campaign draws from its own random stream (``default_rng([seed, 7141])``), so
+the other tables do not change with it.
 """
 from __future__ import annotations
 
@@ -229,6 +250,28 @@ class DemoTruth:
         Total net revenue of customers who joined by ``end`` divided by their
         total weeks from signup to ``end`` (at least one week each), over the
         same ratio for never-members: the biased comparison, for contrast.
+    campaign_sent : Timestamp or None
+        Day the winback campaign was sent (None without a campaign).
+    campaign_window_days : int
+        Days after sending over which the campaign truths are counted.
+    campaign_sleeping_days : float
+        The audience rule: no purchase for this many days before sending.
+    campaign_response_rate : float
+        Probability that a living treated sleeper responds.
+    campaign_sleepers, campaign_treated : int
+        Audience size and treated sleepers.
+    campaign_incremental_return_rate : float
+        Sample ATE over the audience: share returning (a purchase within the
+        window) if treated minus share returning if not.
+    campaign_incremental_revenue, campaign_incremental_margin : float
+        Sample ATE per audience member of revenue (margin) within the window.
+    campaign_latent : DataFrame
+        Per sleeper (index ``customer_id``): ``group``, ``alive_at_send``,
+        ``responds``, ``response_time`` (days after sending), ``response_amount``,
+        ``response_margin``, ``returned_if_treated``, ``returned_if_control``,
+        ``revenue_if_treated``, ``revenue_if_control``, ``margin_if_treated``,
+        ``margin_if_control`` (within the window), ``pre_revenue`` (the 365 days
+        before sending), ``days_asleep``.
     latent : DataFrame
         Per customer (index ``customer_id``): ``channel``, ``nps_group``,
         ``lam`` (weekly purchase rate, not a member), ``nu``, ``mean_spend``
@@ -267,12 +310,22 @@ class DemoTruth:
     members_12m: int = 0
     naive_member_spend_ratio: float = float("nan")
     latent: pd.DataFrame = field(default=None, repr=False)
+    campaign_sent: pd.Timestamp | None = None
+    campaign_window_days: int = 0
+    campaign_sleeping_days: float = float("nan")
+    campaign_response_rate: float = float("nan")
+    campaign_sleepers: int = 0
+    campaign_treated: int = 0
+    campaign_incremental_return_rate: float = float("nan")
+    campaign_incremental_revenue: float = float("nan")
+    campaign_incremental_margin: float = float("nan")
+    campaign_latent: pd.DataFrame = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-able parameters and effects (without the per-customer ``latent`` frame)."""
+        """JSON-able parameters and effects (without the per-customer ``latent`` frames)."""
         from cxlab._base import to_builtin
 
-        d = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "latent"}
+        d = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("latent", "campaign_latent")}
         return to_builtin(d)
 
 
@@ -285,6 +338,7 @@ class SyntheticDataset:
     surveys: pd.DataFrame
     truth: DemoTruth
     params: dict = field(default_factory=dict)
+    campaigns: pd.DataFrame | None = None
 
     def __repr__(self) -> str:
         return (
@@ -367,6 +421,14 @@ def make_demo_dataset(
     margin_rate_range: tuple[float, float] = (0.25, 0.35),
     survey_share: float = 0.3,
     order_ids: bool = True,
+    campaign: bool = True,
+    campaign_sent: str | pd.Timestamp | None = None,
+    campaign_sleeping_days: float = 90.0,
+    campaign_treated_share: float = 0.5,
+    campaign_response_rate: float = 0.30,
+    campaign_response_days: float = 14.0,
+    campaign_window_days: int = 60,
+    campaign_cost: float = 12.0,
 ) -> SyntheticDataset:
     """Simulate a retailer's customers, transactions and NPS surveys with a known truth.
 
@@ -419,6 +481,21 @@ def make_demo_dataset(
         Share of customers who answer at least one survey.
     order_ids : bool
         Whether to add ``order_id`` (string ids cost time for very large ``n``).
+    campaign : bool
+        Whether to run the randomised winback campaign (module docstring).
+    campaign_sent : date-like, optional
+        Day the campaign is sent; default ``end`` - 120 days.
+    campaign_sleeping_days : float
+        The audience: no purchase for this many days before sending.
+    campaign_treated_share : float
+        Probability that a sleeper is assigned to treatment.
+    campaign_response_rate, campaign_response_days : float
+        True effect: a living treated sleeper responds with this probability,
+        with one purchase ``Exp(mean campaign_response_days)`` after sending.
+    campaign_window_days : int
+        Window of the campaign truths (days after sending).
+    campaign_cost : float
+        Cost of one SMS in RUB (times the currency scale); an e-mail costs a quarter.
 
     Returns
     -------
@@ -430,8 +507,9 @@ def make_demo_dataset(
         date, nps, csat, ces, touchpoint; 30 % of customers by default, one
         or more answers dated while alive; NPS drawn within the latent group,
         so the observed group equals the latent one; csat 1..5 and ces 1..7
-        (7 = most effort) vary with the group), ``truth``
-        (:class:`DemoTruth`) and ``params`` (the arguments).
+        (7 = most effort) vary with the group), ``campaigns`` (customer_id,
+        campaign, sent_at, group, channel, cost; None without a campaign),
+        ``truth`` (:class:`DemoTruth`) and ``params`` (the arguments).
     """
     params = {k: v for k, v in locals().items()}
     n = int(n_customers)
@@ -604,6 +682,28 @@ def make_demo_dataset(
     cust_cols["acquisition_cost"] = np.round(acquisition_cost, 2).astype(np.float64)
     customers = pd.DataFrame(cust_cols)
 
+    # ---- winback campaign (own random stream; appended rows only) ----------------------------
+    campaign_truth: dict[str, Any] = {}
+    campaigns = None
+    if campaign:
+        sent_ts = (end_ts.normalize() - pd.Timedelta(days=120)) if campaign_sent is None \
+            else pd.Timestamp(campaign_sent).normalize()
+        if not start_ts < sent_ts < end_ts:
+            raise ValueError(f"campaign_sent {sent_ts.date()} must lie within (start, end)")
+        if not 0 < campaign_treated_share < 1 or not 0 <= campaign_response_rate <= 1:
+            raise ValueError("campaign_treated_share must be in (0, 1) and campaign_response_rate in [0, 1]")
+        _check_positive(campaign_sleeping_days=campaign_sleeping_days, campaign_response_days=campaign_response_days,
+                        campaign_window_days=campaign_window_days)
+        transactions, campaigns, campaign_truth = _winback_campaign(
+            None if seed is None else [seed, 7141], transactions=transactions, customer_ids=customer_ids,
+            buyer=all_c, when=all_t, amount=all_v, acquired=acquired, death=death, horizon=horizon, nu=nu,
+            p=p, scale=scale, p_store=p_store, home_store=home_store, origin_ns=origin_ns,
+            sent_day=(sent_ts - start_ts).total_seconds() / 86_400.0 + 10.0 / 24.0, sent_ts=sent_ts,
+            sleeping_days=float(campaign_sleeping_days), treated_share=float(campaign_treated_share),
+            response_rate=float(campaign_response_rate), response_days=float(campaign_response_days),
+            window_days=int(campaign_window_days), cost=float(campaign_cost) * scale,
+            margin_rate_range=margin_rate_range, order_ids=order_ids)
+
     # ---- surveys ----------------------------------------------------------------------------
     surveys = _surveys(rng, n, survey_share, acquired, stop, nps_group, customer_ids, origin_ns)
 
@@ -637,10 +737,101 @@ def make_demo_dataset(
         loyalty_join_elasticity=loyalty_join_elasticity, return_rate=return_rate,
         margin_rate_range=tuple(margin_rate_range), start=start_ts, end=end_ts,
         att_by_month=att_by_month, att_transactions_12m=att_tx12, att_revenue_12m=att_rev12,
-        members_12m=members_12, naive_member_spend_ratio=naive, latent=latent,
+        members_12m=members_12, naive_member_spend_ratio=naive, latent=latent, **campaign_truth,
     )
     params.pop("params", None)
-    return SyntheticDataset(transactions, customers, surveys, truth, params)
+    return SyntheticDataset(transactions, customers, surveys, truth, params, campaigns)
+
+
+#: Days before sending over which a sleeper's pre-period spend (the CUPED covariate) is summed.
+_PRE_PERIOD_DAYS = 365.0
+
+
+def _winback_campaign(seed, *, transactions, customer_ids, buyer, when, amount, acquired, death, horizon, nu, p,
+                      scale, p_store, home_store, origin_ns, sent_day, sent_ts, sleeping_days, treated_share,
+                      response_rate, response_days, window_days, cost, margin_rate_range, order_ids):
+    """The randomised winback campaign of the module docstring: table, appended rows and truths."""
+    rng = np.random.default_rng(seed)
+    n = len(customer_ids)
+    bought = amount > 0
+    before = bought & (when < sent_day)
+    last = np.full(n, -np.inf)
+    np.maximum.at(last, buyer[before], when[before])
+    asleep = (acquired < sent_day) & (sent_day - last >= sleeping_days)
+    audience = np.flatnonzero(asleep)
+    k = audience.size
+    treated = rng.random(k) < treated_share
+    sms = rng.random(k) < 0.5
+    alive = death[audience] > sent_day
+    responds = alive & (rng.random(k) < response_rate)
+    delay = rng.exponential(response_days, k)
+    value = np.round(rng.gamma(p, 1.0, k) / nu[audience] * scale, 2)
+    value_margin = np.round(value * rng.uniform(*margin_rate_range, k), 2)
+    window_end = sent_day + window_days
+    in_window = responds & (delay <= window_days)
+
+    # natural outcomes within the window (the customers' own purchases, identical under both arms)
+    pos = np.full(n, -1)
+    pos[audience] = np.arange(k)
+    rows = pos[buyer] >= 0
+    b, t, v = pos[buyer[rows]], when[rows], amount[rows]
+    win = (t > sent_day) & (t <= window_end)
+    returned0 = np.zeros(k, bool)
+    returned0[b[win & (v > 0)]] = True
+    revenue0 = np.bincount(b[win], weights=v[win], minlength=k)
+    tx_margin = transactions["margin"].to_numpy()  # rows in the same (time) order as buyer/when/amount
+    margin0 = np.bincount(b[win], weights=tx_margin[rows][win], minlength=k)
+    pre = (t < sent_day) & (t >= sent_day - _PRE_PERIOD_DAYS)
+    pre_revenue = np.bincount(b[pre], weights=v[pre], minlength=k)
+
+    latent = pd.DataFrame({
+        "group": np.where(treated, "treatment", "control"), "alive_at_send": alive, "responds": responds,
+        "response_time": np.where(responds, delay, np.nan), "response_amount": np.where(responds, value, 0.0),
+        "response_margin": np.where(responds, value_margin, 0.0),
+        "returned_if_treated": returned0 | in_window, "returned_if_control": returned0,
+        "revenue_if_treated": revenue0 + np.where(in_window, value, 0.0), "revenue_if_control": revenue0,
+        "margin_if_treated": margin0 + np.where(in_window, value_margin, 0.0), "margin_if_control": margin0,
+        "pre_revenue": pre_revenue, "days_asleep": sent_day - last[audience],
+    }, index=pd.Index(customer_ids[audience], name="customer_id"))
+
+    sent_at = _to_datetime(np.full(k, sent_day), origin_ns)  # at 10:00 of the day
+    campaigns = pd.DataFrame({
+        "customer_id": customer_ids[audience], "campaign": "winback", "sent_at": sent_at,
+        "group": pd.Categorical(np.where(treated, "treatment", "control"), categories=["treatment", "control"]),
+        "channel": pd.Categorical(np.where(sms, "sms", "email"), categories=["sms", "email"]),
+        "cost": np.where(treated, np.round(np.where(sms, cost, cost / 4.0), 2), 0.0),
+    })
+
+    # the treated responders' purchases, appended; a stable sort keeps the other rows' order
+    add = np.flatnonzero(treated & responds & (sent_day + delay <= horizon))
+    if add.size:
+        who = audience[add]
+        sales = np.where(rng.random(add.size) < p_store[who], 0, np.where(rng.random(add.size) < 0.5, 1, 2))
+        extra = {
+            "customer_id": customer_ids[who], "timestamp": _to_datetime(sent_day + delay[add], origin_ns),
+            "amount": value[add].astype(np.float64),
+        }
+        if order_ids:
+            extra["order_id"] = _ids("R", add.size, width=9)
+        extra["channel"] = pd.Categorical.from_codes(sales, categories=transactions["channel"].cat.categories)
+        extra["store"] = pd.Categorical.from_codes(np.where(sales == 0, home_store[who], _N_STORES),
+                                                   categories=transactions["store"].cat.categories)
+        extra["margin"] = value_margin[add].astype(np.float64)
+        extra_frame = pd.DataFrame(extra)[list(transactions.columns)]
+        transactions = pd.concat([transactions, extra_frame], ignore_index=True)
+        transactions = transactions.iloc[np.argsort(transactions["timestamp"].to_numpy(), kind="stable")]
+        transactions = transactions.reset_index(drop=True)
+
+    truth = {
+        "campaign_sent": sent_ts + pd.Timedelta(hours=10), "campaign_window_days": int(window_days),
+        "campaign_sleeping_days": float(sleeping_days), "campaign_response_rate": float(response_rate),
+        "campaign_sleepers": int(k), "campaign_treated": int(treated.sum()),
+        "campaign_incremental_return_rate": float(np.mean(latent["returned_if_treated"] & ~returned0)) if k else float("nan"),
+        "campaign_incremental_revenue": float(np.mean(np.where(in_window, value, 0.0))) if k else float("nan"),
+        "campaign_incremental_margin": float(np.mean(np.where(in_window, value_margin, 0.0))) if k else float("nan"),
+        "campaign_latent": latent,
+    }
+    return transactions, campaigns, truth
 
 
 def _program_effects(n, join, member_obs, horizon, rows):
@@ -937,7 +1128,8 @@ def simulate_bgbb(n: int, alpha: float, beta: float, gamma: float, delta: float,
 
 # --------------------------------------------------------------------------- files and CLI
 def write_demo_files(out: str | Path, n_customers: int = 2000, seed: int = 42, **kwargs: Any) -> dict[str, Path]:
-    """Write ``transactions.csv``, ``customers.csv``, ``surveys.csv`` (contract columns, UTF-8, ISO dates).
+    """Write ``transactions.csv``, ``customers.csv``, ``surveys.csv`` and, with a campaign,
+    ``campaigns.csv`` (contract columns, UTF-8, ISO dates).
 
     Returns the paths written. Extra keyword arguments go to :func:`make_demo_dataset`.
     """
@@ -945,7 +1137,10 @@ def write_demo_files(out: str | Path, n_customers: int = 2000, seed: int = 42, *
     out.mkdir(parents=True, exist_ok=True)
     ds = make_demo_dataset(n_customers=n_customers, seed=seed, **kwargs)
     paths = {}
-    for name, frame in (("transactions", ds.transactions), ("customers", ds.customers), ("surveys", ds.surveys)):
+    for name, frame in (("transactions", ds.transactions), ("customers", ds.customers), ("surveys", ds.surveys),
+                        ("campaigns", ds.campaigns)):
+        if frame is None:
+            continue
         path = out / f"{name}.csv"
         frame.to_csv(path, index=False, encoding="utf-8", date_format="%Y-%m-%dT%H:%M:%S", float_format="%.2f")
         paths[name] = path

@@ -14,13 +14,24 @@ customers       **customer_id**; optional signup_date, loyalty_join_date,
                 segment, region, acquisition_channel, acquisition_cost.
 surveys         **customer_id**, **date**, **nps** (0..10); optional csat
                 (1..5), ces (1..7), touchpoint.
+campaigns       **customer_id**, **sent_at**; optional campaign (one
+                campaign when absent), group (``treatment`` or
+                ``control``, any letter case; every row is ``treatment``
+                when the column is absent), channel, cost (>= 0, in
+                currency, per message).  One row per customer and
+                campaign.
 ==============  ==========================================================
+
+Campaign customers absent from the transaction log are kept and flagged in
+the quality report (an id format mismatch between the tables stops the load,
+as for surveys); they bought nothing, so they cannot be sleeping customers and
+:mod:`cxlab.reactivation` leaves them out of every evaluation, counting them.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["Column", "TableSpec", "TRANSACTIONS", "CUSTOMERS", "SURVEYS", "TABLES"]
+__all__ = ["Column", "TableSpec", "TRANSACTIONS", "CUSTOMERS", "SURVEYS", "CAMPAIGNS", "TABLES"]
 
 
 @dataclass(frozen=True)
@@ -39,6 +50,10 @@ class Column:
         Inclusive bounds for numeric columns (checked on load).
     description : str
         Shown in error messages and the README.
+    values : tuple of str, optional
+        Category columns only: the allowed values (compared ignoring letter
+        case and surrounding spaces, stored in lower case); any other value
+        stops the load.
     """
 
     name: str
@@ -47,6 +62,7 @@ class Column:
     min: float | None = None
     max: float | None = None
     description: str = ""
+    values: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -114,4 +130,19 @@ SURVEYS = TableSpec(
     ),
 )
 
-TABLES = {t.name: t for t in (TRANSACTIONS, CUSTOMERS, SURVEYS)}
+CAMPAIGNS = TableSpec(
+    "campaigns",
+    (
+        Column("customer_id", "id", True, description="customer identifier"),
+        Column("campaign", "category", description="campaign name (one campaign when absent)"),
+        Column("sent_at", "datetime", True, description="date or date-time the message was sent (or would have "
+                                                        "been, for the control group)"),
+        Column("group", "category", values=("treatment", "control"),
+               description="randomised arm: treatment (sent) or control (held out)"),
+        Column("channel", "category", description="channel of the message (sms, e-mail, push, call, ...)"),
+        Column("cost", "float", min=0, description="cost of the message to this customer, in currency"),
+    ),
+    key=("customer_id", "campaign"),
+)
+
+TABLES = {t.name: t for t in (TRANSACTIONS, CUSTOMERS, SURVEYS, CAMPAIGNS)}
