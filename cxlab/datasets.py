@@ -103,10 +103,11 @@ before that day whose last purchase is ``campaign_sleeping_days`` or more
 before it (a *sleeper*) is assigned to ``treatment`` with probability
 ``campaign_treated_share``, else to ``control`` (the ``campaigns`` table:
 customer_id, campaign, sent_at, group, channel sms / email, cost per message,
-zero for the held-out control). A sleeper still alive on that day *responds*
-to the message with probability ``campaign_response_rate`` with one purchase
-``Exp(mean campaign_response_days)`` after sending, of a Gamma-Gamma value of
-their own spend level; dead sleepers cannot respond. Responses are drawn for
+zero for the held-out control). A sleeper *responds* to the message with
+probability ``campaign_response_rate`` with one purchase ``Exp(mean
+campaign_response_days)`` after sending, of a Gamma-Gamma value of their own
+spend level, provided they are still alive then (the dead cannot respond, so
+the effect is diluted by the sleepers already lost). Responses are drawn for
 every sleeper (their potential outcome under treatment) and appended to the
 transactions (order ids ``R…``) for the treated only; the customers' own
 purchases are untouched, so the realised log of the control group is their
@@ -685,6 +686,7 @@ def make_demo_dataset(
     # ---- winback campaign (own random stream; appended rows only) ----------------------------
     campaign_truth: dict[str, Any] = {}
     campaigns = None
+    added_c, added_v = np.empty(0, dtype=np.int64), np.empty(0)
     if campaign:
         sent_ts = (end_ts.normalize() - pd.Timedelta(days=120)) if campaign_sent is None \
             else pd.Timestamp(campaign_sent).normalize()
@@ -694,7 +696,7 @@ def make_demo_dataset(
             raise ValueError("campaign_treated_share must be in (0, 1) and campaign_response_rate in [0, 1]")
         _check_positive(campaign_sleeping_days=campaign_sleeping_days, campaign_response_days=campaign_response_days,
                         campaign_window_days=campaign_window_days)
-        transactions, campaigns, campaign_truth = _winback_campaign(
+        transactions, campaigns, campaign_truth, added_c, added_v = _winback_campaign(
             None if seed is None else [seed, 7141], transactions=transactions, customer_ids=customer_ids,
             buyer=all_c, when=all_t, amount=all_v, acquired=acquired, death=death, horizon=horizon, nu=nu,
             p=p, scale=scale, p_store=p_store, home_store=home_store, origin_ns=origin_ns,
@@ -708,7 +710,8 @@ def make_demo_dataset(
     surveys = _surveys(rng, n, survey_share, acquired, stop, nps_group, customer_ids, origin_ns)
 
     # ---- truth --------------------------------------------------------------------------------
-    naive = _naive_member_ratio(all_c, all_v, n, acquired, join, member_obs, horizon)
+    naive = _naive_member_ratio(np.concatenate([all_c, added_c]), np.concatenate([all_v, added_v]), n, acquired,
+                                join, member_obs, horizon)
     latent = pd.DataFrame(
         {
             "channel": _categorical(channel, CHANNELS),
@@ -763,8 +766,9 @@ def _winback_campaign(seed, *, transactions, customer_ids, buyer, when, amount, 
     treated = rng.random(k) < treated_share
     sms = rng.random(k) < 0.5
     alive = death[audience] > sent_day
-    responds = alive & (rng.random(k) < response_rate)
+    willing = rng.random(k) < response_rate
     delay = rng.exponential(response_days, k)
+    responds = willing & (sent_day + delay < death[audience])  # a response comes only while alive
     value = np.round(rng.gamma(p, 1.0, k) / nu[audience] * scale, 2)
     value_margin = np.round(value * rng.uniform(*margin_rate_range, k), 2)
     window_end = sent_day + window_days
@@ -831,7 +835,7 @@ def _winback_campaign(seed, *, transactions, customer_ids, buyer, when, amount, 
         "campaign_incremental_margin": float(np.mean(np.where(in_window, value_margin, 0.0))) if k else float("nan"),
         "campaign_latent": latent,
     }
-    return transactions, campaigns, truth
+    return transactions, campaigns, truth, audience[add], value[add]
 
 
 def _program_effects(n, join, member_obs, horizon, rows):
