@@ -25,7 +25,8 @@ from typing import Any
 __all__ = ["SECTION_ORDER", "build", "get_section"]
 
 #: Sections in the order they appear in a report.
-SECTION_ORDER: tuple[str, ...] = ("overview", "segments", "retention", "ltv", "loyalty", "survey")
+SECTION_ORDER: tuple[str, ...] = ("overview", "segments", "retention", "ltv", "loyalty", "survey",
+                                  "reactivation")
 
 
 def get_section(name: str) -> ModuleType:
