@@ -141,7 +141,8 @@ class SleepingCustomers(Result):
 
 
 def sleeping_customers(transactions: Any, *, as_of: Any, sleeping_days: float, margin_rate: float,
-                       horizon_months: int = 12, monthly_discount_rate: float = 0.0) -> SleepingCustomers:
+                       horizon_months: int = 12, monthly_discount_rate: float = 0.0,
+                       customers: pd.Index | None = None) -> SleepingCustomers:
     """Customers with no purchase for ``sleeping_days`` before ``as_of``, and what they are worth.
 
     Parameters
@@ -153,13 +154,17 @@ def sleeping_customers(transactions: Any, *, as_of: Any, sleeping_days: float, m
         The sleeping rule (the study's :attr:`~cxlab.study.Study.sleeping`).
     margin_rate, horizon_months, monthly_discount_rate
         The study's margin, horizon and discounting (value if reactivated, module docstring).
+    customers : Index, optional
+        The customers with a purchase up to ``as_of`` (the study's ``customer_summary.index``, computed
+        once per study); read from the data layer when not given.
     """
-    from cxlab.data import activity_around, customer_summary
+    from cxlab.data import activity_around
 
     as_of = pd.Timestamp(as_of).normalize()
     end = as_of + pd.Timedelta(days=1)
-    summary = customer_summary(transactions, unit="D", observation_end=as_of)
-    anchors = pd.DataFrame({"customer_id": summary.index.to_numpy(), "anchor": end})
+    if customers is None:
+        customers = _customers_until(transactions, as_of)
+    anchors = pd.DataFrame({"customer_id": np.asarray(customers), "anchor": end})
     act = activity_around(transactions, anchors, before_days=ACTIVE_YEAR_DAYS, after_days=0.0,
                           active_days=ACTIVE_YEAR_DAYS, observation_end=as_of)
     days_asleep = (end - act["last_purchase"]).dt.total_seconds() / 86_400.0
@@ -173,7 +178,7 @@ def sleeping_customers(transactions: Any, *, as_of: Any, sleeping_days: float, m
     table["value_if_reactivated"] = table["active_margin"].clip(lower=0.0) * _discounted_months(
         horizon_months, monthly_discount_rate)
     table = table.sort_values("days_asleep", ascending=False, kind="stable")
-    n = len(summary)
+    n = len(customers)
     totals = pd.Series({
         "sleepers": float(len(table)), "share": len(table) / n if n else float("nan"),
         "revenue_last_year": float(table["revenue_last_year"].sum()),
@@ -183,6 +188,13 @@ def sleeping_customers(transactions: Any, *, as_of: Any, sleeping_days: float, m
     })
     return SleepingCustomers(as_of=as_of, threshold_days=float(sleeping_days), customers=n, table=table,
                              totals=totals, horizon_months=int(horizon_months), margin_rate=float(margin_rate))
+
+
+def _customers_until(transactions: Any, as_of: Any) -> pd.Index:
+    """Customers with a purchase up to ``as_of`` (the data layer's customer summary)."""
+    from cxlab.data import customer_summary
+
+    return customer_summary(transactions, unit="D", observation_end=as_of).index
 
 
 # --------------------------------------------------------------------------- CUPED
@@ -319,7 +331,8 @@ def _welch(a: np.ndarray, b: np.ndarray, alpha: float) -> dict[str, float]:
 
 def evaluate_campaign(transactions: Any, campaign_rows: pd.DataFrame, *, window_days: int, margin_rate: float,
                       observation_end: Any, sleeping_days: float | None = None, cuped: bool = True,
-                      method: str = "matching", alpha: float = 0.05) -> CampaignEvaluation:
+                      method: str = "matching", alpha: float = 0.05,
+                      customers: pd.Index | None = None) -> CampaignEvaluation:
     """Evaluate one campaign over ``window_days`` after sending (module docstring).
 
     Parameters
@@ -344,15 +357,16 @@ def evaluate_campaign(transactions: Any, campaign_rows: pd.DataFrame, *, window_
         steeply and non-linearly with days asleep, where a linear outcome model extrapolates.
     alpha : float
         1 − confidence level.
+    customers : Index, optional
+        The customers with a purchase up to ``observation_end`` (the study's, computed once); read
+        from the data layer when not given.
     """
-    from cxlab.data import customer_summary
-
     rows = validate_campaigns(campaign_rows)
     if rows["campaign"].nunique() != 1:
         raise ValueError("evaluate_campaign takes the rows of one campaign; see evaluate_study_campaigns")
     name = str(rows["campaign"].iloc[0])
     end = pd.Timestamp(observation_end).normalize() + pd.Timedelta(days=1)
-    known = customer_summary(transactions, unit="D", observation_end=observation_end).index
+    known = _customers_until(transactions, observation_end) if customers is None else customers
     in_log = rows["customer_id"].isin(known).to_numpy()
     n_unknown = int((~in_log).sum())
     complete = (rows["sent_at"] + pd.Timedelta(days=window_days) <= end).to_numpy()
@@ -373,7 +387,7 @@ def evaluate_campaign(transactions: Any, campaign_rows: pd.DataFrame, *, window_
     if design == "matched":
         if sleeping_days is None:
             raise ValueError(f"campaign {name!r} has no control group: the matched route needs sleeping_days")
-        anchors, d_rows, pool_note = _matched_pool(transactions, anchors, rows, sleeping_days, observation_end)
+        anchors, d_rows, pool_note = _matched_pool(transactions, anchors, rows, sleeping_days)
         notes.append(pool_note)
     frame = _outcomes(transactions, anchors, window_days, margin_rate, observation_end)
     d = d_rows.copy()
@@ -421,8 +435,8 @@ def _randomised_effects(frame: pd.DataFrame, d: np.ndarray, cuped: bool, alpha: 
     return pd.DataFrame.from_dict(out, orient="index")
 
 
-def _matched_pool(transactions: Any, anchors: pd.DataFrame, rows: pd.DataFrame, sleeping_days: float,
-                  observation_end: Any) -> tuple[pd.DataFrame, np.ndarray, str]:
+def _matched_pool(transactions: Any, anchors: pd.DataFrame, rows: pd.DataFrame, sleeping_days: float
+                  ) -> tuple[pd.DataFrame, np.ndarray, str]:
     """The campaign's customers plus the sleepers it did not reach, all anchored at the (median) send date."""
     sent = rows["sent_at"].median()
     asleep = sleeping_customers(transactions, as_of=sent - pd.Timedelta(days=1), sleeping_days=sleeping_days,
@@ -479,7 +493,7 @@ def evaluate_study_campaigns(study: Any, **kwargs: Any) -> dict[str, CampaignEva
         out[str(name)] = evaluate_campaign(
             study.data.transactions, rows, window_days=study.sleeping.campaign_window_days,
             margin_rate=study.margin_rate, observation_end=study.window_end,
-            sleeping_days=study.sleeping.threshold_days, **kwargs)
+            sleeping_days=study.sleeping.threshold_days, customers=study.customer_summary.index, **kwargs)
     return out
 
 

@@ -77,7 +77,7 @@ def test_a_client_with_only_transactions_renders_every_section(tx_only):
     assert list(ctx.sections) == list(SECTION_ORDER)
     status = {name: s["status"] for name, s in ctx.sections.items()}
     assert status == {"overview": "ok", "segments": "ok", "retention": "ok", "ltv": "ok",
-                      "loyalty": "not_available", "survey": "not_available"}
+                      "loyalty": "not_available", "survey": "not_available", "reactivation": "not_available"}
     html = ctx.to_html()
     for name in SECTION_ORDER:
         assert f'id="section-{name}"' in html, name

@@ -64,7 +64,8 @@ def sleeping(study) -> ra.SleepingCustomers:
     return ra.sleeping_customers(study.data.transactions, as_of=study.window_end,
                                  sleeping_days=study.sleeping.threshold_days, margin_rate=study.margin_rate,
                                  horizon_months=study.horizon_months,
-                                 monthly_discount_rate=study.monthly_discount_rate)
+                                 monthly_discount_rate=study.monthly_discount_rate,
+                                 customers=study.customer_summary.index)
 
 
 def campaign_evaluations(study) -> dict:
@@ -75,7 +76,7 @@ def campaign_evaluations(study) -> dict:
             out[str(name)] = ra.evaluate_campaign(
                 study.data.transactions, rows, window_days=study.sleeping.campaign_window_days,
                 margin_rate=study.margin_rate, observation_end=study.window_end,
-                sleeping_days=study.sleeping.threshold_days)
+                sleeping_days=study.sleeping.threshold_days, customers=study.customer_summary.index)
         except ValueError as exc:
             out[str(name)] = exc
     return out
