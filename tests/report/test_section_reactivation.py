@@ -156,3 +156,14 @@ def test_texts_are_complete_in_both_languages():
     for group in ("measures", "control_arm"):
         assert set(TEXTS["en"][group]) == set(TEXTS["ru"][group])
     assert sections.SECTION_ORDER.index("reactivation") == sections.SECTION_ORDER.index("survey") + 1
+
+
+def test_a_hostile_campaign_name_is_text(demo_dataset):
+    ds = demo_dataset
+    payload = '<img src=x onerror=alert(1)>{campaign}**bold**'
+    campaigns = ds.campaigns.assign(campaign=payload)
+    ctx = _render(ClientData(ds.transactions, ds.customers, ds.surveys, campaigns=campaigns))
+    html = ctx.to_html()
+    assert ctx.sections["reactivation"]["status"] == "ok"
+    assert "<img src=x" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert payload in _text(ctx)
