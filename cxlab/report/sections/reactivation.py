@@ -135,7 +135,7 @@ def _campaign(ctx, name: str, ev: ra.CampaignEvaluation, number: int, *, headlin
     ctx.heading("campaign_title", campaign=shown)
     rate, rev, mar = ev.effect("return_rate"), ev.effect("revenue"), ev.effect("margin")
     econ = ev.economics
-    first, last = pd.Timestamp(ev.sent_first).normalize(), pd.Timestamp(ev.sent_last).normalize()
+    first, last = ev.sent_first.normalize(), ev.sent_last.normalize()
     sent = (ctx.plain("sent_on", date=fmt.date(first)) if first == last
             else ctx.plain("sent_between", first=fmt.date(first), last=fmt.date(last)))
     ctx.text(f"campaign_intro_{ev.design}", campaign=shown, sent=sent, treated=fmt.int(ev.n_treated),
