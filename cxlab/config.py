@@ -17,8 +17,11 @@ files are and how their columns map onto the data contract
         dayfirst: true                   #   timezone (IANA name), strip_leading_zeros
       customers: {path: customers.csv}   # optional table
       surveys: {path: surveys.csv}       # optional table
+      campaigns: {path: campaigns.csv}   # optional table (winback campaigns, treatment / control)
     parameters:                          # every key optional (defaults below)
       churn_threshold_days: 90           # default: chosen from the pauses between purchases
+      sleeping_days: 90                  # default: the churn threshold (winback audience)
+      campaign_window_days: 60           # returns counted this long after a campaign is sent
       horizon_months: 12
       discount_rate: 0.10                # annual
       margin_rate: 0.30                  # default: from a margin column, else 30 % assumed
@@ -89,7 +92,7 @@ __all__ = [
 
 CLIENT_NAME_RE = re.compile(r"^[A-Za-z0-9_-]+$")
 LANGUAGES = ("en", "ru")
-TABLE_NAMES = ("transactions", "customers", "surveys")
+TABLE_NAMES = ("transactions", "customers", "surveys", "campaigns")
 #: read_table options a client file may set per table (besides ``path`` and ``columns``).
 READ_OPTIONS = ("encoding", "sep", "decimal", "dayfirst", "sheet", "date_format", "timezone", "strip_leading_zeros",
                 "header_line")
@@ -267,6 +270,8 @@ PARAMETERS: dict[str, Parameter] = {
         Parameter("lang", _parse_lang, "en", "en|ru", "report language"),
         Parameter("currency", _parse_currency, "RUB", "ISO 4217 code", "currency of the amounts"),
         Parameter("churn_threshold_days", _parse_optional_int, None, "integer or none", "days without a purchase after which a customer counts as churned (default: chosen from the pauses between purchases; ignored when the customers table has contract end dates)", _between(1, 3650), "1 to 3650 days (ten years)"),
+        Parameter("sleeping_days", _parse_optional_int, None, "integer or none", "days without a purchase after which a customer counts as sleeping, the audience of a winback campaign (default: the study's churn threshold)", _between(1, 3650), "1 to 3650 days (ten years)"),
+        Parameter("campaign_window_days", _parse_int, 60, "integer", "days after a campaign is sent over which returns, purchases and revenue are counted", _between(1, 730), "1 to 730 days"),
         Parameter("horizon_months", _parse_int, 12, "integer", "forecast horizon for lifetime value, months", _between(1, 120), "1 to 120 months"),
         Parameter("discount_rate", _parse_float, 0.10, "number", "annual discount rate for lifetime value (0.10 = 10%)", _between(0, 1, hi_open=True), "0 <= rate < 1"),
         Parameter("margin_rate", _parse_optional_float, None, "number or none", "gross margin as a share of revenue (default: measured from the transactions' margin column, else 30 % assumed)", _between(0, 1, lo_open=True), "0 < margin <= 1"),
@@ -1051,7 +1056,7 @@ def _engine_source(table: str, entry: dict, folder: Path, file: str, key: str) -
     from cxlab.data.engines import ENGINES, SOURCE_KEYS
 
     if table != "transactions":
-        raise ConfigError("only the transactions table can come from an engine; give customers and surveys as files",
+        raise ConfigError("only the transactions table can come from an engine; give the other tables as files",
                           file=file, key=f"{key}.engine")
     bad = sorted(map(str, set(entry) - set(SOURCE_KEYS)))
     if bad:

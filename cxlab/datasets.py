@@ -95,6 +95,28 @@ The true effects in :class:`DemoTruth` are averages of realised minus
 counterfactual outcomes over the members of *this* sample (a sample ATT), so
 they include the sampling noise of the draw, exactly like the quantity an
 estimator on this data targets.
+
+A randomised winback campaign (``campaign=True``)
+-------------------------------------------------
+On ``campaign_sent`` (default: 120 days before ``end``) every customer acquired
+before that day whose last purchase is ``campaign_sleeping_days`` or more
+before it (a *sleeper*) is assigned to ``treatment`` with probability
+``campaign_treated_share``, else to ``control`` (the ``campaigns`` table:
+customer_id, campaign, sent_at, group, channel sms / email, cost per message,
+zero for the held-out control). A sleeper *responds* to the message with
+probability ``campaign_response_rate`` with one purchase ``Exp(mean
+campaign_response_days)`` after sending, of a Gamma-Gamma value of their own
+spend level, provided they are still alive then (the dead cannot respond, so
+the effect is diluted by the sleepers already lost). Responses are drawn for
+every sleeper (their potential outcome under treatment) and appended to the
+transactions (order ids ``R…``) for the treated only; the customers' own
+purchases are untouched, so the realised log of the control group is their
+outcome without the campaign and the log without the appended rows is the
+treated's. The truth (sample average over all sleepers of the potential
+outcomes within ``campaign_window_days`` of sending: return rate, revenue and
+margin with the campaign minus without it) is in :class:`DemoTruth`. The
+campaign draws from its own random stream (``default_rng([seed, 7141])``), so
+the other tables do not change with it.
 """
 from __future__ import annotations
 
@@ -230,6 +252,28 @@ class DemoTruth:
         Total net revenue of customers who joined by ``end`` divided by their
         total weeks from signup to ``end`` (at least one week each), over the
         same ratio for never-members: the biased comparison, for contrast.
+    campaign_sent : Timestamp or None
+        Day the winback campaign was sent (None without a campaign).
+    campaign_window_days : int
+        Days after sending over which the campaign truths are counted.
+    campaign_sleeping_days : float
+        The audience rule: no purchase for this many days before sending.
+    campaign_response_rate : float
+        Probability that a living treated sleeper responds.
+    campaign_sleepers, campaign_treated : int
+        Audience size and treated sleepers.
+    campaign_incremental_return_rate : float
+        Sample ATE over the audience: share returning (a purchase within the
+        window) if treated minus share returning if not.
+    campaign_incremental_revenue, campaign_incremental_margin : float
+        Sample ATE per audience member of revenue (margin) within the window.
+    campaign_latent : DataFrame
+        Per sleeper (index ``customer_id``): ``group``, ``alive_at_send``,
+        ``responds``, ``response_time`` (days after sending), ``response_amount``,
+        ``response_margin``, ``returned_if_treated``, ``returned_if_control``,
+        ``revenue_if_treated``, ``revenue_if_control``, ``margin_if_treated``,
+        ``margin_if_control`` (within the window), ``pre_revenue`` (the 365 days
+        before sending), ``days_asleep``.
     latent : DataFrame
         Per customer (index ``customer_id``): ``channel``, ``nps_group``,
         ``lam`` (weekly purchase rate, not a member), ``nu``, ``mean_spend``
@@ -318,12 +362,22 @@ class DemoTruth:
     discount_margin_given_away: float = 0.0
     discount_total: float = 0.0
     discount_incremental_revenue: float = 0.0
+    campaign_sent: pd.Timestamp | None = None
+    campaign_window_days: int = 0
+    campaign_sleeping_days: float = float("nan")
+    campaign_response_rate: float = float("nan")
+    campaign_sleepers: int = 0
+    campaign_treated: int = 0
+    campaign_incremental_return_rate: float = float("nan")
+    campaign_incremental_revenue: float = float("nan")
+    campaign_incremental_margin: float = float("nan")
+    campaign_latent: pd.DataFrame = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-able parameters and effects (without the per-customer ``latent`` frame)."""
+        """JSON-able parameters and effects (without the per-customer ``latent`` frames)."""
         from cxlab._base import to_builtin
 
-        d = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "latent"}
+        d = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("latent", "campaign_latent")}
         return to_builtin(d)
 
 
@@ -336,6 +390,7 @@ class SyntheticDataset:
     surveys: pd.DataFrame
     truth: DemoTruth
     params: dict = field(default_factory=dict)
+    campaigns: pd.DataFrame | None = None
 
     def __repr__(self) -> str:
         return (
@@ -422,6 +477,14 @@ def make_demo_dataset(
     discount_depths: dict | None = None,
     discount_sensitive_share: float = 0.3,
     discount_response: float = 0.05,
+    campaign: bool = True,
+    campaign_sent: str | pd.Timestamp | None = None,
+    campaign_sleeping_days: float = 90.0,
+    campaign_treated_share: float = 0.5,
+    campaign_response_rate: float = 0.30,
+    campaign_response_days: float = 14.0,
+    campaign_window_days: int = 60,
+    campaign_cost: float = 12.0,
 ) -> SyntheticDataset:
     """Simulate a retailer's customers, transactions and NPS surveys with a known truth.
 
@@ -486,6 +549,21 @@ def make_demo_dataset(
         (amount is what was paid), so purchases that would have been made anyway
         are discounted too: the margin given away. Paid baskets do not respond.
         Drawn from an own random stream ``default_rng([seed, 1404])``.
+    campaign : bool
+        Whether to run the randomised winback campaign (module docstring).
+    campaign_sent : date-like, optional
+        Day the campaign is sent; default ``end`` - 120 days.
+    campaign_sleeping_days : float
+        The audience: no purchase for this many days before sending.
+    campaign_treated_share : float
+        Probability that a sleeper is assigned to treatment.
+    campaign_response_rate, campaign_response_days : float
+        True effect: a living treated sleeper responds with this probability,
+        with one purchase ``Exp(mean campaign_response_days)`` after sending.
+    campaign_window_days : int
+        Window of the campaign truths (days after sending).
+    campaign_cost : float
+        Cost of one SMS in RUB (times the currency scale); an e-mail costs a quarter.
 
     Returns
     -------
@@ -497,8 +575,9 @@ def make_demo_dataset(
         date, nps, csat, ces, touchpoint; 30 % of customers by default, one
         or more answers dated while alive; NPS drawn within the latent group,
         so the observed group equals the latent one; csat 1..5 and ces 1..7
-        (7 = most effort) vary with the group), ``truth``
-        (:class:`DemoTruth`) and ``params`` (the arguments).
+        (7 = most effort) vary with the group), ``campaigns`` (customer_id,
+        campaign, sent_at, group, channel, cost; None without a campaign),
+        ``truth`` (:class:`DemoTruth`) and ``params`` (the arguments).
     """
     params = {k: v for k, v in locals().items()}
     n = int(n_customers)
@@ -657,6 +736,7 @@ def make_demo_dataset(
     tx["margin"] = margin.astype(np.float64)
     transactions = pd.DataFrame(tx)
     discount_truth: dict[str, Any] = {}
+    log_c, log_t, log_v = all_c, all_t, all_v
     if discount_offers:
         depths = dict(discount_depths or _DEFAULT_DISCOUNT_DEPTHS)
         if not (0 in depths and all(0 <= d < 100 for d in depths) and all(v >= 0 for v in depths.values())):
@@ -664,10 +744,11 @@ def make_demo_dataset(
         if not 0 <= discount_sensitive_share <= 1 or discount_response < 0:
             raise ValueError("discount_sensitive_share must be in [0, 1] and discount_response >= 0")
         drng = np.random.default_rng(None if seed is None else [seed, _DISCOUNT_STREAM])
+        discount_start_day = int((start_ts.normalize() - pd.Timestamp("1970-01-01")).days)
         (inc_c, inc_t, inc_v), disc_old, disc_inc, sensitive, discount_truth = _discount_offers(
             drng, n=n, depths=depths, sensitive_share=discount_sensitive_share, response=discount_response,
             lam=lam, F=F, acquired=acquired, join=join, member_obs=member_obs, stop=stop, horizon=horizon,
-            start_day=int((start_ts.normalize() - pd.Timestamp("1970-01-01")).days),
+            start_day=discount_start_day,
             tx_c=all_c, tx_t=all_t, tx_v=all_v, is_purchase=all_v >= 0, nu=nu, p=p, scale=scale)
         u_inc = drng.random(inc_c.size)
         ps_inc = p_store[inc_c]
@@ -688,8 +769,11 @@ def make_demo_dataset(
         extra["discount"] = disc_inc
         transactions = pd.concat([transactions, pd.DataFrame(extra)], ignore_index=True)
         # appended rows take their place in time; the existing rows keep their order and values
-        transactions = transactions.iloc[np.argsort(transactions["timestamp"].to_numpy(), kind="stable")]
-        transactions = transactions.reset_index(drop=True)
+        in_time = np.argsort(transactions["timestamp"].to_numpy(), kind="stable")
+        transactions = transactions.iloc[in_time].reset_index(drop=True)
+        # the log's rows as arrays, in the same order (what the campaign below sees)
+        log_c, log_t, log_v = (np.concatenate(pair)[in_time] for pair in ((all_c, inc_c), (all_t, inc_t),
+                                                                           (all_v, inc_v)))
 
     # ---- customers table ----------------------------------------------------------------
     cust_cols: dict[str, Any] = {
@@ -705,6 +789,41 @@ def make_demo_dataset(
     cust_cols["acquisition_cost"] = np.round(acquisition_cost, 2).astype(np.float64)
     customers = pd.DataFrame(cust_cols)
 
+    # ---- winback campaign (own random stream; appended rows only) ----------------------------
+    campaign_truth: dict[str, Any] = {}
+    campaigns = None
+    added_c, added_v = np.empty(0, dtype=np.int64), np.empty(0)
+    if campaign:
+        sent_ts = (end_ts.normalize() - pd.Timedelta(days=120)) if campaign_sent is None \
+            else pd.Timestamp(campaign_sent).normalize()
+        if not start_ts < sent_ts < end_ts:
+            raise ValueError(f"campaign_sent {sent_ts.date()} must lie within (start, end)")
+        if not 0 < campaign_treated_share < 1 or not 0 <= campaign_response_rate <= 1:
+            raise ValueError("campaign_treated_share must be in (0, 1) and campaign_response_rate in [0, 1]")
+        _check_positive(campaign_sleeping_days=campaign_sleeping_days, campaign_response_days=campaign_response_days,
+                        campaign_window_days=campaign_window_days)
+        transactions, campaigns, campaign_truth, added_c, added_v = _winback_campaign(
+            None if seed is None else [seed, 7141], transactions=transactions, customer_ids=customer_ids,
+            buyer=log_c, when=log_t, amount=log_v, acquired=acquired, death=death, horizon=horizon, nu=nu,
+            p=p, scale=scale, p_store=p_store, home_store=home_store, origin_ns=origin_ns,
+            sent_day=(sent_ts - start_ts).total_seconds() / 86_400.0 + 10.0 / 24.0, sent_ts=sent_ts,
+            sleeping_days=float(campaign_sleeping_days), treated_share=float(campaign_treated_share),
+            response_rate=float(campaign_response_rate), response_days=float(campaign_response_days),
+            window_days=int(campaign_window_days), cost=float(campaign_cost) * scale,
+            margin_rate_range=margin_rate_range, order_ids=order_ids)
+        if discount_offers and added_c.size:
+            # winback purchases in an offer week get its discount like every purchase; the campaign, not the
+            # discount, caused them, so their discounts are margin given away
+            fill = transactions["discount"].isna().to_numpy()
+            days = (transactions.loc[fill, "timestamp"].to_numpy().astype("datetime64[ns]").astype(np.int64)
+                    - origin_ns) / 86_400e9
+            depth = discount_truth["discount_calendar"].reindex(_week_ordinal(days, discount_start_day))
+            depth = depth.fillna(0.0).to_numpy(float)
+            given = np.round(transactions.loc[fill, "amount"].to_numpy(float) * depth / (100.0 - depth), 2)
+            transactions.loc[fill, "discount"] = given
+            discount_truth["discount_margin_given_away"] += float(given.sum())
+            discount_truth["discount_total"] += float(given.sum())
+
     # ---- surveys ----------------------------------------------------------------------------
     surveys = _surveys(rng, n, survey_share, acquired, stop, nps_group, customer_ids, origin_ns)
 
@@ -713,7 +832,8 @@ def make_demo_dataset(
     surveys, driver_importance, driver_csi = _attribute_ratings(drivers_rng, surveys)
 
     # ---- truth --------------------------------------------------------------------------------
-    naive = _naive_member_ratio(all_c, all_v, n, acquired, join, member_obs, horizon)
+    naive = _naive_member_ratio(np.concatenate([log_c, added_c]), np.concatenate([log_v, added_v]), n, acquired,
+                                join, member_obs, horizon)
     latent = pd.DataFrame(
         {
             "channel": _categorical(channel, CHANNELS),
@@ -748,9 +868,102 @@ def make_demo_dataset(
         driver_loadings={t: dict(zip(ATTRIBUTES, v)) for t, v in _DRIVER_LOADINGS.items()},
         driver_importance=driver_importance, csi=driver_csi,
         discount_offers=bool(discount_offers), **discount_truth,
+        **campaign_truth,
     )
     params.pop("params", None)
-    return SyntheticDataset(transactions, customers, surveys, truth, params)
+    return SyntheticDataset(transactions, customers, surveys, truth, params, campaigns)
+
+
+#: Days before sending over which a sleeper's pre-period spend (the CUPED covariate) is summed.
+_PRE_PERIOD_DAYS = 365.0
+
+
+def _winback_campaign(seed, *, transactions, customer_ids, buyer, when, amount, acquired, death, horizon, nu, p,
+                      scale, p_store, home_store, origin_ns, sent_day, sent_ts, sleeping_days, treated_share,
+                      response_rate, response_days, window_days, cost, margin_rate_range, order_ids):
+    """The randomised winback campaign of the module docstring: table, appended rows and truths."""
+    rng = np.random.default_rng(seed)
+    n = len(customer_ids)
+    bought = amount > 0
+    before = bought & (when < sent_day)
+    last = np.full(n, -np.inf)
+    np.maximum.at(last, buyer[before], when[before])
+    asleep = (acquired < sent_day) & (sent_day - last >= sleeping_days)
+    audience = np.flatnonzero(asleep)
+    k = audience.size
+    treated = rng.random(k) < treated_share
+    sms = rng.random(k) < 0.5
+    alive = death[audience] > sent_day
+    willing = rng.random(k) < response_rate
+    delay = rng.exponential(response_days, k)
+    responds = willing & (sent_day + delay < death[audience])  # a response comes only while alive
+    value = np.round(rng.gamma(p, 1.0, k) / nu[audience] * scale, 2)
+    value_margin = np.round(value * rng.uniform(*margin_rate_range, k), 2)
+    window_end = sent_day + window_days
+    in_window = responds & (delay <= window_days)
+
+    # natural outcomes within the window (the customers' own purchases, identical under both arms)
+    pos = np.full(n, -1)
+    pos[audience] = np.arange(k)
+    rows = pos[buyer] >= 0
+    b, t, v = pos[buyer[rows]], when[rows], amount[rows]
+    win = (t > sent_day) & (t <= window_end)
+    returned0 = np.zeros(k, bool)
+    returned0[b[win & (v > 0)]] = True
+    revenue0 = np.bincount(b[win], weights=v[win], minlength=k)
+    tx_margin = transactions["margin"].to_numpy()  # rows in the same (time) order as buyer/when/amount
+    margin0 = np.bincount(b[win], weights=tx_margin[rows][win], minlength=k)
+    pre = (t < sent_day) & (t >= sent_day - _PRE_PERIOD_DAYS)
+    pre_revenue = np.bincount(b[pre], weights=v[pre], minlength=k)
+
+    latent = pd.DataFrame({
+        "group": np.where(treated, "treatment", "control"), "alive_at_send": alive, "responds": responds,
+        "response_time": np.where(responds, delay, np.nan), "response_amount": np.where(responds, value, 0.0),
+        "response_margin": np.where(responds, value_margin, 0.0),
+        "returned_if_treated": returned0 | in_window, "returned_if_control": returned0,
+        "revenue_if_treated": revenue0 + np.where(in_window, value, 0.0), "revenue_if_control": revenue0,
+        "margin_if_treated": margin0 + np.where(in_window, value_margin, 0.0), "margin_if_control": margin0,
+        "pre_revenue": pre_revenue, "days_asleep": sent_day - last[audience],
+    }, index=pd.Index(customer_ids[audience], name="customer_id"))
+
+    sent_at = _to_datetime(np.full(k, sent_day), origin_ns)  # at 10:00 of the day
+    campaigns = pd.DataFrame({
+        "customer_id": customer_ids[audience], "campaign": "winback", "sent_at": sent_at,
+        "group": pd.Categorical(np.where(treated, "treatment", "control"), categories=["treatment", "control"]),
+        "channel": pd.Categorical(np.where(sms, "sms", "email"), categories=["sms", "email"]),
+        "cost": np.where(treated, np.round(np.where(sms, cost, cost / 4.0), 2), 0.0),
+    })
+
+    # the treated responders' purchases, appended; a stable sort keeps the other rows' order
+    add = np.flatnonzero(treated & responds & (sent_day + delay <= horizon))
+    if add.size:
+        who = audience[add]
+        sales = np.where(rng.random(add.size) < p_store[who], 0, np.where(rng.random(add.size) < 0.5, 1, 2))
+        extra = {
+            "customer_id": customer_ids[who], "timestamp": _to_datetime(sent_day + delay[add], origin_ns),
+            "amount": value[add].astype(np.float64),
+        }
+        if order_ids:
+            extra["order_id"] = _ids("R", add.size, width=9)
+        extra["channel"] = pd.Categorical.from_codes(sales, categories=transactions["channel"].cat.categories)
+        extra["store"] = pd.Categorical.from_codes(np.where(sales == 0, home_store[who], _N_STORES),
+                                                   categories=transactions["store"].cat.categories)
+        extra["margin"] = value_margin[add].astype(np.float64)
+        extra_frame = pd.DataFrame(extra).reindex(columns=transactions.columns)  # a discount column stays empty here
+        transactions = pd.concat([transactions, extra_frame], ignore_index=True)
+        transactions = transactions.iloc[np.argsort(transactions["timestamp"].to_numpy(), kind="stable")]
+        transactions = transactions.reset_index(drop=True)
+
+    truth = {
+        "campaign_sent": sent_ts + pd.Timedelta(hours=10), "campaign_window_days": int(window_days),
+        "campaign_sleeping_days": float(sleeping_days), "campaign_response_rate": float(response_rate),
+        "campaign_sleepers": int(k), "campaign_treated": int(treated.sum()),
+        "campaign_incremental_return_rate": float(np.mean(latent["returned_if_treated"] & ~returned0)) if k else float("nan"),
+        "campaign_incremental_revenue": float(np.mean(np.where(in_window, value, 0.0))) if k else float("nan"),
+        "campaign_incremental_margin": float(np.mean(np.where(in_window, value_margin, 0.0))) if k else float("nan"),
+        "campaign_latent": latent,
+    }
+    return transactions, campaigns, truth, audience[add], value[add]
 
 
 # --------------------------------------------------------------------------- discount offers
@@ -1222,7 +1435,8 @@ def simulate_bgbb(n: int, alpha: float, beta: float, gamma: float, delta: float,
 
 # --------------------------------------------------------------------------- files and CLI
 def write_demo_files(out: str | Path, n_customers: int = 2000, seed: int = 42, **kwargs: Any) -> dict[str, Path]:
-    """Write ``transactions.csv``, ``customers.csv``, ``surveys.csv`` (contract columns, UTF-8, ISO dates).
+    """Write ``transactions.csv``, ``customers.csv``, ``surveys.csv`` and, with a campaign,
+    ``campaigns.csv`` (contract columns, UTF-8, ISO dates).
 
     The files have the promotion calendar and the ``discount`` column unless
     ``discount_offers=False`` is passed. Returns the paths written. Extra keyword arguments go to :func:`make_demo_dataset`.
@@ -1232,7 +1446,10 @@ def write_demo_files(out: str | Path, n_customers: int = 2000, seed: int = 42, *
     kwargs.setdefault("discount_offers", True)   # the demo client has a promotion calendar
     ds = make_demo_dataset(n_customers=n_customers, seed=seed, **kwargs)
     paths = {}
-    for name, frame in (("transactions", ds.transactions), ("customers", ds.customers), ("surveys", ds.surveys)):
+    for name, frame in (("transactions", ds.transactions), ("customers", ds.customers), ("surveys", ds.surveys),
+                        ("campaigns", ds.campaigns)):
+        if frame is None:
+            continue
         path = out / f"{name}.csv"
         frame.to_csv(path, index=False, encoding="utf-8", date_format="%Y-%m-%dT%H:%M:%S", float_format="%.2f")
         paths[name] = path

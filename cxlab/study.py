@@ -24,6 +24,10 @@ churn                         contract end dates when the customers table has ``
                               ``churn_threshold_days`` if given, else chosen from the censored
                               distribution of pauses between purchases by
                               :func:`cxlab.churn.choose_churn_threshold`
+sleeping customers            no purchase for ``sleeping_days`` days (default: the churn
+                              threshold of the no-purchase rule; with contract churn, the
+                              threshold chosen from the pauses); campaigns are evaluated over
+                              ``campaign_window_days`` after sending
 NPS group of a customer       the group of the customer's first answer in the window
 CX-value scenario             ``cx_shift_share`` of a touchpoint's active detractors (default 10 %)
                               are moved to passives or promoters (:mod:`cxlab.cx_drivers`)
@@ -55,7 +59,7 @@ import pandas as pd
 from cxlab._base import Result, Summary, to_builtin
 from cxlab.units import DAYS_PER_MONTH
 
-__all__ = ["CalibrationSplit", "ChurnDefinition", "Study", "open_study"]
+__all__ = ["CalibrationSplit", "ChurnDefinition", "SleepingRule", "Study", "open_study"]
 
 #: Holdout (weeks) the default calibration split needs; shorter windows get no split.
 MIN_HOLDOUT_WEEKS = 8
@@ -107,6 +111,38 @@ class ChurnDefinition:
         if self.reason:
             out["reason"] = self.reason
         return to_builtin(out)
+
+
+@dataclass(frozen=True)
+class SleepingRule:
+    """When the study calls a customer asleep: no purchase for ``threshold_days`` days.
+
+    Attributes
+    ----------
+    threshold_days : float or None
+        None when the rule cannot be decided (``reason`` says why).
+    source : {"parameter", "churn threshold", "pauses", "none"}
+        ``sleeping_days`` given; the study's no-purchase churn threshold (the
+        default: a customer the churn rule calls lost is the audience of a
+        winback campaign); the threshold chosen from the pauses between
+        purchases (churn read from contract end dates); or undecidable.
+    campaign_window_days : int
+        Days after a campaign is sent over which its effects are counted.
+    reason : str
+    """
+
+    threshold_days: float | None
+    source: str
+    campaign_window_days: int
+    reason: str = ""
+
+    @property
+    def available(self) -> bool:
+        return self.threshold_days is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        return to_builtin({"threshold_days": self.threshold_days, "source": self.source,
+                           "campaign_window_days": self.campaign_window_days, "reason": self.reason})
 
 
 @dataclass(frozen=True)
@@ -210,11 +246,13 @@ class Study(Result):
 
     @classmethod
     def from_frames(cls, transactions: Any, customers: pd.DataFrame | None = None,
-                    surveys: pd.DataFrame | None = None, **params: Any) -> "Study":
+                    surveys: pd.DataFrame | None = None, campaigns: pd.DataFrame | None = None,
+                    **params: Any) -> "Study":
         """A study of frames built by hand (contract columns), e.g. in a notebook or a test."""
         from cxlab.data import ClientData
 
-        return cls(ClientData(transactions=transactions, customers=customers, surveys=surveys), params)
+        return cls(ClientData(transactions=transactions, customers=customers, surveys=surveys,
+                              campaigns=campaigns), params)
 
     def _resolve_window(self) -> None:
         overview = self.overview
@@ -314,6 +352,22 @@ class Study(Result):
 
         surveys = validate_surveys(surveys)
         return surveys[surveys["date"] < self.window_end + pd.Timedelta(days=1)]
+
+    @cached_property
+    def campaigns(self) -> pd.DataFrame | None:
+        """Campaign rows sent up to the window's end (None without a campaigns table).
+
+        ``campaign`` and ``group`` are filled by the contract's rule when the client's
+        table has no such column (one campaign; every row treated); see
+        :func:`cxlab.reactivation.validate_campaigns`.
+        """
+        campaigns = getattr(self.data, "campaigns", None)
+        if campaigns is None:
+            return None
+        from cxlab.reactivation import validate_campaigns
+
+        campaigns = validate_campaigns(campaigns)
+        return campaigns[campaigns["sent_at"] < self.window_end + pd.Timedelta(days=1)].reset_index(drop=True)
 
     @cached_property
     def nps_groups(self) -> pd.DataFrame | None:
@@ -434,6 +488,22 @@ class Study(Result):
         return ChurnDefinition("no_purchase", float(choice.threshold), choice.rule, choice)
 
     @cached_property
+    def sleeping(self) -> SleepingRule:
+        """The sleeping rule: no purchase for ``sleeping_days`` (default: the churn threshold)."""
+        window = int(self.params["campaign_window_days"])
+        given = self.params["sleeping_days"]
+        if given is not None:
+            return SleepingRule(float(given), "parameter", window)
+        churn = self.churn
+        if churn.kind == "no_purchase":
+            return SleepingRule(float(churn.threshold_days), "churn threshold", window)
+        choice = self.gap_analysis.choose(CHURN_QUANTILE) if self.gap_analysis is not None else None
+        if choice is not None:
+            return SleepingRule(float(choice.threshold), "pauses", window)
+        return SleepingRule(None, "none", window, reason="no customer bought twice, so no pause between purchases "
+                            "ended and no sleeping threshold can be read from the data; set sleeping_days")
+
+    @cached_property
     def durations(self) -> pd.DataFrame:
         """Per-customer lifetime in days and churn flag, by the study's one churn definition.
 
@@ -486,6 +556,7 @@ class Study(Result):
             "discount_rate": self.discount_rate,
             "margin_rate": self.margin_rate, "margin_source": self.margin_source,
             "churn": self.churn.to_dict(),
+            "sleeping": self.sleeping.to_dict(),
             "adjust_for": self.adjust_for,
             "currency": self.currency, "lang": self.lang,
         })
@@ -507,6 +578,9 @@ class Study(Result):
             "discount rate (annual)": f"{self.discount_rate:.2%}",
             "margin rate": f"{self.margin_rate:.2%} ({self.margin_source})",
             "churn": churn_text,
+            "sleeping": (f"no purchase for {self.sleeping.threshold_days:g} days ({self.sleeping.source}); campaigns "
+                         f"evaluated over {self.sleeping.campaign_window_days} days"
+                         if self.sleeping.available else f"unavailable: {self.sleeping.reason}"),
         }
         table = pd.DataFrame({"value": list(rows.values())}, index=list(rows))
         return Summary(f"Study of {self.display_name or 'client data'}", [("", table)])

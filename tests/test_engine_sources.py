@@ -31,7 +31,7 @@ def parquet_client(root: Path, name: str = "bigretail", transactions: dict | Non
     half = len(tx) // 2
     tx.iloc[:half].to_parquet(folder / "tx" / "part-0.parquet")
     tx.iloc[half:].to_parquet(folder / "tx" / "part-1.parquet")
-    for table in ("customers", "surveys"):
+    for table in ("customers", "surveys", "campaigns"):
         shutil.copy(DEMO / f"{table}.csv", folder / f"{table}.csv")
     demo = yaml.safe_load((DEMO / "client.yml").read_text(encoding="utf-8"))
     demo["display_name"] = "Big Retail"
@@ -40,6 +40,7 @@ def parquet_client(root: Path, name: str = "bigretail", transactions: dict | Non
         or {"engine": "duckdb", "path": "tx/", "columns": {"card_no": "customer_id", "sold_at": "timestamp", "total": "amount"}},
         "customers": {"path": "customers.csv"},
         "surveys": {"path": "surveys.csv"},
+        "campaigns": {"path": "campaigns.csv"},
     }
     (folder / "client.yml").write_text(yaml.safe_dump(demo, allow_unicode=True), encoding="utf-8")
     return folder

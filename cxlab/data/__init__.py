@@ -10,6 +10,7 @@
 from cxlab.data.aggregate import (
     PERIODS,
     UNIT_DAYS,
+    activity_around,
     churn_durations,
     cohort_counts,
     customer_period_panel,
@@ -22,7 +23,7 @@ from cxlab.data.aggregate import (
     purchase_days,
     transactions_table,
 )
-from cxlab.data.contract import CUSTOMERS, SURVEYS, TABLES, TRANSACTIONS
+from cxlab.data.contract import CAMPAIGNS, CUSTOMERS, SURVEYS, TABLES, TRANSACTIONS
 from cxlab.data.engines import connect_source
 
 from cxlab.data.io import ClientData, LoadedTable, SourceInfo, check_client_data, load_client_data, read_table

@@ -56,6 +56,7 @@ __all__ = [
     "interpurchase_gaps",
     "purchase_days",
     "churn_durations",
+    "activity_around",
     "period_start",
     "discount_calendar",
     "discount_cells",
@@ -1281,3 +1282,87 @@ def _discount_cells_ibis(t: ir.Table, band_edges: tuple[float, ...]) -> pd.DataF
     cells = cells.sort_values(["customer_id", "stage", "band"], ignore_index=True)
     return cells[["customer_id", "stage", "band", "periods", "purchases", "baskets", "spend", "log_spend", "discount",
                   "discounted", "missing_discount"]]
+# ----------------------------------------------------------------------------- around a date
+def activity_around(
+    transactions: Any,
+    anchors: pd.DataFrame,
+    *,
+    before_days: float = 365.0,
+    after_days: float = 60.0,
+    active_days: float = 365.0,
+    observation_end: Any = None,
+) -> pd.DataFrame:
+    """Each customer's purchases before and after their own date (a campaign's send time).
+
+    Parameters
+    ----------
+    transactions : transaction source (see :func:`transactions_table`)
+    anchors : DataFrame
+        ``customer_id`` and ``anchor`` (timestamp), one row per customer.
+    before_days, after_days, active_days : float
+        Lengths, in days, of the pre-period ``[anchor - before_days, anchor)``, the
+        post-period ``(anchor, anchor + after_days]`` and the customer's *last active
+        period* ``(last_purchase - active_days, last_purchase]``.
+    observation_end : date-like, optional
+        Rows dated after this day are left out (the study window).
+
+    Returns
+    -------
+    DataFrame indexed by ``customer_id`` in the order of ``anchors``:
+    ``last_purchase`` (the last purchase before the anchor; NaT if none),
+    ``pre_revenue``, ``pre_margin``; ``active_revenue``, ``active_margin`` (the last
+    active period); ``first_after`` (first purchase in the post-period; NaT if
+    none), ``post_days`` (purchase days in it), ``post_revenue``, ``post_margin``.
+    Revenue is net of returns; a purchase is a row with a positive amount; margins
+    are NaN without a margin column. Customers without any row get zeros and NaT.
+    """
+    t = transactions_table(transactions)
+    if not {"customer_id", "anchor"} <= set(anchors.columns):
+        raise ValueError("anchors needs the columns customer_id and anchor")
+    if anchors["customer_id"].duplicated().any():
+        raise ValueError("anchors must hold one row per customer")
+    has_margin = "margin" in t.columns
+    cols = ["customer_id", "timestamp", "amount"] + (["margin"] if has_margin else [])
+    t = t.select(*cols)
+    if observation_end is not None:
+        end = pd.Timestamp(observation_end).normalize() + pd.Timedelta(days=1)
+        t = t.filter(t.timestamp < ibis.literal(end.to_pydatetime()))
+    ids = anchors["customer_id"]
+    key_type = t.schema()["customer_id"]
+    frame = pd.DataFrame({"customer_id": ids.to_numpy(), "anchor": pd.to_datetime(anchors["anchor"]).to_numpy()})
+    a = ibis.memtable(frame)
+    a = a.mutate(customer_id=a.customer_id.cast(key_type))
+    j = t.join(a, "customer_id")
+    margin = j.margin if has_margin else ibis.literal(0.0)
+    before = j.timestamp < j.anchor
+    pre = before & (j.timestamp >= j.anchor - ibis.interval(seconds=int(round(before_days * 86_400))))
+    post = (j.timestamp > j.anchor) & (j.timestamp <= j.anchor + ibis.interval(seconds=int(round(after_days * 86_400))))
+    buy = j.amount > 0
+    per = j.group_by("customer_id").aggregate(
+        last_purchase=j.timestamp.max(where=before & buy),
+        pre_revenue=j.amount.sum(where=pre), pre_margin=margin.sum(where=pre),
+        first_after=j.timestamp.min(where=post & buy),
+        post_days=j.timestamp.date().nunique(where=post & buy),
+        post_revenue=j.amount.sum(where=post), post_margin=margin.sum(where=post),
+    )
+    last = per.select("customer_id", "last_purchase").filter(per.last_purchase.notnull())
+    k = j.join(last, "customer_id")
+    active = (k.timestamp <= k.last_purchase) & (
+        k.timestamp > k.last_purchase - ibis.interval(seconds=int(round(active_days * 86_400))))
+    k_margin = k.margin if has_margin else ibis.literal(0.0)
+    act = k.group_by("customer_id").aggregate(active_revenue=k.amount.sum(where=active),
+                                              active_margin=k_margin.sum(where=active))
+    out = _pandas(per.to_pyarrow()).set_index("customer_id")
+    act_df = _pandas(act.to_pyarrow()).set_index("customer_id")
+    out = out.join(act_df, how="left").reindex(pd.Index(ids.to_numpy(), name="customer_id"))
+    for c in ("pre_revenue", "pre_margin", "post_revenue", "post_margin", "active_revenue", "active_margin"):
+        out[c] = out[c].astype("float64").fillna(0.0)
+    out["post_days"] = out["post_days"].fillna(0).astype("int64")
+    for c in ("last_purchase", "first_after"):
+        out[c] = pd.to_datetime(out[c])
+    if not has_margin:
+        for c in ("pre_margin", "post_margin", "active_margin"):
+            out[c] = np.nan
+    order = ["last_purchase", "pre_revenue", "pre_margin", "active_revenue", "active_margin", "first_after",
+             "post_days", "post_revenue", "post_margin"]
+    return out[order]

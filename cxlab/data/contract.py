@@ -16,6 +16,12 @@ surveys         **customer_id**, **date**, **nps** (0..10); optional csat
                 (1..5), ces (1..7), touchpoint, journey_stage, and any
                 number of attribute ratings ``rating_<attribute>``
                 (1..5, e.g. rating_staff, rating_speed, rating_price).
+campaigns       **customer_id**, **sent_at**; optional campaign (one
+                campaign when absent), group (``treatment`` or
+                ``control``, any letter case; every row is ``treatment``
+                when the column is absent), channel, cost (>= 0, in
+                currency, per message).  One row per customer and
+                campaign.
 ==============  ==========================================================
 
 Besides its fixed columns a table may accept a *family* of columns that share
@@ -23,6 +29,11 @@ a name prefix, a kind and bounds (:class:`ColumnFamily`): the surveys'
 attribute ratings are one.  A header such as ``Rating_Staff`` (or one mapped
 onto ``rating_staff`` in ``client.yml``) becomes the contract column
 ``rating_staff`` and is parsed and range-checked like any fixed column.
+
+Campaign customers absent from the transaction log are kept and flagged in
+the quality report (an id format mismatch between the tables stops the load,
+as for surveys); they bought nothing, so they cannot be sleeping customers and
+:mod:`cxlab.reactivation` leaves them out of every evaluation, counting them.
 """
 from __future__ import annotations
 
@@ -30,7 +41,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Iterable
 
-__all__ = ["Column", "ColumnFamily", "TableSpec", "RATING_PREFIX", "RATING_SCALE", "TRANSACTIONS", "CUSTOMERS", "SURVEYS", "TABLES"]
+__all__ = ["Column", "ColumnFamily", "TableSpec", "RATING_PREFIX", "RATING_SCALE", "TRANSACTIONS", "CUSTOMERS",
+           "SURVEYS", "CAMPAIGNS", "TABLES"]
 
 
 @dataclass(frozen=True)
@@ -49,6 +61,10 @@ class Column:
         Inclusive bounds for numeric columns (checked on load).
     description : str
         Shown in error messages and the README.
+    values : tuple of str, optional
+        Category columns only: the allowed values (compared ignoring letter
+        case and surrounding spaces, stored in lower case); any other value
+        stops the load.
     """
 
     name: str
@@ -57,6 +73,7 @@ class Column:
     min: float | None = None
     max: float | None = None
     description: str = ""
+    values: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -202,4 +219,19 @@ SURVEYS = TableSpec(
                                        f"{RATING_SCALE[0]}..{RATING_SCALE[1]} (higher is better)"),),
 )
 
-TABLES = {t.name: t for t in (TRANSACTIONS, CUSTOMERS, SURVEYS)}
+CAMPAIGNS = TableSpec(
+    "campaigns",
+    (
+        Column("customer_id", "id", True, description="customer identifier"),
+        Column("campaign", "category", description="campaign name (one campaign when absent)"),
+        Column("sent_at", "datetime", True, description="date or date-time the message was sent (or would have "
+                                                        "been, for the control group)"),
+        Column("group", "category", values=("treatment", "control"),
+               description="randomised arm: treatment (sent) or control (held out)"),
+        Column("channel", "category", description="channel of the message (sms, e-mail, push, call, ...)"),
+        Column("cost", "float", min=0, description="cost of the message to this customer, in currency"),
+    ),
+    key=("customer_id", "campaign"),
+)
+
+TABLES = {t.name: t for t in (TRANSACTIONS, CUSTOMERS, SURVEYS, CAMPAIGNS)}

@@ -167,7 +167,7 @@ class ClientData:
         An Ibis table when the client's log lives in an engine (Spark, a
         warehouse, a Parquet folder); the aggregations of
         :mod:`cxlab.data.aggregate` accept both.
-    customers, surveys : pandas.DataFrame or None
+    customers, surveys, campaigns : pandas.DataFrame or None
     quality : QualityReport
         Issues of every table and of the cross-table checks.
     sources : dict
@@ -184,6 +184,7 @@ class ClientData:
     quality: QualityReport = field(default_factory=QualityReport)
     sources: dict[str, SourceInfo] = field(default_factory=dict)
     checks: ValueChecks = field(default_factory=ValueChecks)
+    campaigns: pd.DataFrame | None = None
 
 
 # ---------------------------------------------------------------------------
@@ -1103,7 +1104,7 @@ def read_table(
     path : str or Path
         CSV/text (``.csv .txt .tsv .dat``), Excel (``.xlsx .xlsm``) or Parquet
         (``.parquet .pq``) file.
-    table : {"transactions", "customers", "surveys"}
+    table : {"transactions", "customers", "surveys", "campaigns"}
         Contract table the file holds.
     columns : dict, optional
         Client header → contract name, e.g. ``{"Сумма": "amount"}``.  Headers
@@ -1381,8 +1382,8 @@ def _check_id_formats(a: str, a_ids: pd.Series, b: str, b_ids: pd.Series, source
 
 
 def check_client_data(transactions: pd.DataFrame | None, customers: pd.DataFrame | None = None,
-                      surveys: pd.DataFrame | None = None, sources: Mapping[str, SourceInfo] | None = None
-                      ) -> QualityReport:
+                      surveys: pd.DataFrame | None = None, sources: Mapping[str, SourceInfo] | None = None,
+                      campaigns: pd.DataFrame | None = None) -> QualityReport:
     """Cross-table checks; problems are flagged (rows kept), never dropped.
 
     * the tables' customer ids must meet: ids that match only once leading
@@ -1390,10 +1391,15 @@ def check_client_data(transactions: pd.DataFrame | None, customers: pd.DataFrame
       all, stop the load (:class:`DataQualityError`);
     * transactions dated (by calendar day) before the customer's ``signup_date``;
     * transaction and survey ``customer_id`` values absent from customers;
-    * ``loyalty_join_date`` before ``signup_date``.
+    * ``loyalty_join_date`` before ``signup_date``;
+    * campaign customers absent from the transaction log (they bought
+      nothing, so they cannot be sleeping customers: the reactivation
+      analyses leave them out) or from the customers table.
     """
     sources = dict(sources or {})
     report = QualityReport()
+    if campaigns is not None:
+        _check_campaign_ids(report, transactions, customers, campaigns, sources)
     if customers is None:
         if transactions is not None and surveys is not None:
             _check_id_formats("surveys", surveys["customer_id"], "transactions", transactions["customer_id"],
@@ -1430,6 +1436,21 @@ def check_client_data(transactions: pd.DataFrame | None, customers: pd.DataFrame
     return report
 
 
+def _check_campaign_ids(report: QualityReport, transactions: pd.DataFrame | None, customers: pd.DataFrame | None,
+                        campaigns: pd.DataFrame, sources: Mapping[str, SourceInfo]) -> None:
+    ids = campaigns["customer_id"]
+    for other, frame in (("transactions", transactions), ("customers", customers)):
+        if frame is None:
+            continue
+        _check_id_formats("campaigns", ids, other, frame["customer_id"], sources)
+        unknown = ~ids.isin(pd.Index(pd.unique(frame["customer_id"]))).to_numpy()
+        what = ("campaign rows of {n:,} customer_id(s) absent from the transaction log: they bought nothing in "
+                "it, so they cannot be sleeping customers and are left out of the campaign evaluation"
+                if other == "transactions" else "campaign rows of {n:,} customer_id(s) absent from the customers table")
+        _cross_issue(report, "campaigns", "customer_id", sources.get("campaigns"), unknown,
+                     what.format(n=ids[unknown].nunique()), "unknown_ids")
+
+
 def _money(v: float) -> str:
     return f"{v:,.2f}" if abs(v) < 1e15 else f"{v:.3e}"
 
@@ -1451,10 +1472,11 @@ def _returns_only_customers(ids: pd.Series, amount: np.ndarray, in_window: np.nd
 
 def check_values(transactions: pd.DataFrame | None, surveys: pd.DataFrame | None = None,
                  sources: Mapping[str, SourceInfo] | None = None, observation_end: Any = None,
-                 quality: QualityReport | None = None) -> tuple[QualityReport, ValueChecks]:
+                 quality: QualityReport | None = None, campaigns: pd.DataFrame | None = None
+                 ) -> tuple[QualityReport, ValueChecks]:
     """Sanity checks on values that could dominate or distort a headline; rows are flagged, never dropped.
 
-    * transactions (and survey answers) dated after ``observation_end``:
+    * transactions (survey answers, campaign messages) dated after ``observation_end``:
       counted, since every analysis leaves them out; none inside the window
       at all is an error;
     * outlying amounts (:func:`cxlab.data.quality.amount_outliers`), with
@@ -1499,6 +1521,11 @@ def check_values(transactions: pd.DataFrame | None, surveys: pd.DataFrame | None
             _cross_issue(report, "surveys", "date", sources.get("surveys"), s_late,
                          f"survey answers dated after observation_end {obs:%Y-%m-%d} are outside the study window",
                          "out_of_window")
+        if campaigns is not None and len(campaigns):
+            c_late = (campaigns["sent_at"].dt.normalize() > obs).to_numpy()
+            _cross_issue(report, "campaigns", "sent_at", sources.get("campaigns"), c_late,
+                         f"campaign messages sent after observation_end {obs:%Y-%m-%d} are outside the study window",
+                         "out_of_window")
     amount = transactions["amount"].to_numpy(dtype="float64")
     mask, rz, share = amount_outliers(amount)
     if mask.any():
@@ -1542,7 +1569,8 @@ def load_client_data(tables: Mapping[str, Mapping[str, Any] | str | Path], *,
     Parameters
     ----------
     tables : dict
-        ``{"transactions": {...}, "customers": {...}, "surveys": {...}}``; each
+        ``{"transactions": {...}, "customers": {...}, "surveys": {...},
+        "campaigns": {...}}``; each
         value holds :func:`read_table` keyword arguments including ``path``
         (a bare path is accepted too).  ``transactions`` is required; it may
         instead be a source spec with an ``engine`` key (see
@@ -1609,17 +1637,21 @@ def load_client_data(tables: Mapping[str, Mapping[str, Any] | str | Path], *,
                     "checked and the engine counted rows outside the window, implausible dates and the "
                     "largest amount's share of revenue; the other row-level checks (duplicates, returns, signup, "
                     "outliers by robust scale) were not run.", kind="engine")
-        quality = quality.merge(check_client_data(None, frames.get("customers"), frames.get("surveys"), sources))
+        quality = quality.merge(check_client_data(None, frames.get("customers"), frames.get("surveys"), sources,
+                                                  frames.get("campaigns")))
         extra, checks = check_values(None, frames.get("surveys"), sources, observation_end, quality)
         quality = quality.merge(extra).merge(_engine_checks(engine_tx, observation_end, checks))
         return ClientData(transactions=engine_tx, customers=frames.get("customers"),
-                          surveys=frames.get("surveys"), quality=quality, sources=sources, checks=checks)
+                          surveys=frames.get("surveys"), quality=quality, sources=sources, checks=checks,
+                          campaigns=frames.get("campaigns"))
     quality = quality.merge(check_client_data(frames["transactions"], frames.get("customers"),
-                                              frames.get("surveys"), sources))
-    extra, checks = check_values(frames["transactions"], frames.get("surveys"), sources, observation_end, quality)
+                                              frames.get("surveys"), sources, frames.get("campaigns")))
+    extra, checks = check_values(frames["transactions"], frames.get("surveys"), sources, observation_end, quality,
+                                 frames.get("campaigns"))
     quality = quality.merge(extra)
     return ClientData(transactions=frames["transactions"], customers=frames.get("customers"),
-                      surveys=frames.get("surveys"), quality=quality, sources=sources, checks=checks)
+                      surveys=frames.get("surveys"), quality=quality, sources=sources, checks=checks,
+                      campaigns=frames.get("campaigns"))
 
 
 def _engine_checks(table: Any, observation_end: Any, checks: ValueChecks) -> QualityReport:

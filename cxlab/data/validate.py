@@ -1049,8 +1049,33 @@ def check_not_future(parsed: pd.Series, ctx: TableContext, column: Column, today
                         "'date_format:') or the wrong column was mapped to this one (see 'columns:')")
 
 
+def check_values_allowed(parsed: pd.Series, ctx: TableContext, column: Column, raw: pd.Series) -> pd.Series:
+    """A category with a closed list of values (campaigns' ``group``): any other value stops the load.
+
+    Letter case and surrounding spaces do not matter ("Treatment" is ``treatment``); the values are
+    stored in lower case. Anything else ("test", "A", "контроль") could mean either arm, so it is
+    never mapped by a guess: the message names the rows and the values to recode.
+    """
+    allowed = tuple(column.values or ())
+    lowered = parsed.map(lambda v: v.strip().lower() if isinstance(v, str) else v)
+    bad = (lowered.notna() & ~lowered.isin(allowed)).to_numpy()
+    if bad.any():
+        shown = " or ".join(f'"{v}"' for v in allowed)
+        raise ctx.error(column.name, bad, raw.where(pd.notna(raw), parsed),
+                        f"one of {shown}",
+                        f"expected {shown} (letter case does not matter), found other values: "
+                        + ", ".join(_quote(v) for v in pd.unique(parsed[bad].astype(object))[:_SHOWN_VALUES])
+                        + "; recode them in the file (the arm of a row is never guessed)")
+    return lowered
+
+
 def check_unique_key(frame: pd.DataFrame, ctx: TableContext, key: Sequence[str]) -> None:
-    """The table's key (customers: ``customer_id``) must not repeat."""
+    """The table's key (customers: ``customer_id``; campaigns: customer and campaign) must not repeat.
+
+    Optional key columns absent from the file are left out of the key (a campaigns table without a
+    ``campaign`` column holds one campaign: one row per customer).
+    """
+    key = [k for k in key if k in frame.columns]
     if not key:
         return
     dup = frame.duplicated(subset=list(key), keep=False).to_numpy()
@@ -1190,7 +1215,8 @@ def flag_implausible_dates(parsed: pd.Series, ctx: TableContext, column: Column,
 def validate_frame(raw: pd.DataFrame, spec: TableSpec, ctx: TableContext, *, decimal: str | None = None,
                    dayfirst: bool | None = None, date_format: str | dict | None = None,
                    sep: str | None = None, excel: bool = False, today: Any = None, timezone: str | None = None,
-                   future_columns: Sequence[str] = ("timestamp", "date", "signup_date", "loyalty_join_date")
+                   future_columns: Sequence[str] = ("timestamp", "date", "signup_date", "loyalty_join_date",
+                                                   "sent_at")
                    ) -> pd.DataFrame:
     """Parse and check every contract column of a raw frame already renamed to contract names.
 
@@ -1212,6 +1238,8 @@ def validate_frame(raw: pd.DataFrame, spec: TableSpec, ctx: TableContext, *, dec
                 text = _merge_lookalikes(text, ctx, column)
             missing = text.isna().to_numpy()
             parsed = _to_object(text)
+            if column.values is not None:
+                parsed = check_values_allowed(parsed, ctx, column, raw[column.name])
         else:
             parsed = parse_column(raw[column.name], ctx, column, decimal=decimal, dayfirst=dayfirst,
                                   date_format=date_format, sep=sep, excel=excel, timezone=timezone)

@@ -144,6 +144,13 @@ def _study_rows(study: Mapping[str, Any], t: Mapping[str, Any], fmt: Formatter) 
         rows.append(("churn", v["churn_contractual"]))
     else:
         rows.append(("churn", v["churn_unavailable"].format(reason=churn.get("reason", ""))))
+    sleeping = study.get("sleeping")
+    if sleeping is not None:
+        rows.append(("sleeping", v["sleeping"].format(days=fmt.int(sleeping["threshold_days"]),
+                                                      source=source(sleeping["source"]),
+                                                      window=fmt.int(sleeping["campaign_window_days"]))
+                     if sleeping["threshold_days"] is not None
+                     else v["sleeping_unavailable"].format(reason=sleeping.get("reason", ""))))
     rows.append(("margin_rate", v["margin"].format(rate=fmt.pct(study["margin_rate"], 2),
                                                    source=source(study["margin_source"]))))
     rows.append(("units", v["units"]))

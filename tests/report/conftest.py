@@ -14,7 +14,7 @@ DEMO = REPO / "data" / "demo"
 
 def _demo_files(dest: Path) -> None:
     """The repository's demo CSVs, or the same generator's output when they are not generated."""
-    names = ("transactions.csv", "customers.csv", "surveys.csv")
+    names = ("transactions.csv", "customers.csv", "surveys.csv", "campaigns.csv")
     if all((DEMO / n).is_file() for n in names):
         for n in names:
             shutil.copyfile(DEMO / n, dest / n)

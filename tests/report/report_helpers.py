@@ -7,11 +7,12 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def make_study(ds, lang="en", **params):
-    """A study of a generated dataset (its transactions, customers and surveys)."""
+    """A study of a generated dataset (its transactions, customers, surveys and campaigns)."""
     from cxlab.data import ClientData
     from cxlab.study import Study
 
-    return Study(ClientData(ds.transactions, ds.customers, ds.surveys), params, lang=lang, currency="RUB",
+    return Study(ClientData(ds.transactions, ds.customers, ds.surveys, campaigns=getattr(ds, "campaigns", None)),
+                 params, lang=lang, currency="RUB",
                  client="demo", display_name="Demo")
 
 

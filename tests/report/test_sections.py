@@ -78,7 +78,7 @@ def test_a_client_with_only_transactions_renders_every_section(tx_only):
     status = {name: s["status"] for name, s in ctx.sections.items()}
     assert status == {"overview": "ok", "segments": "ok", "retention": "ok", "ltv": "ok",
                       "loyalty": "not_available", "survey": "not_available", "cx_drivers": "not_available",
-                      "discounts": "ok", "customer_equity": "ok"}
+                      "reactivation": "not_available", "discounts": "ok", "customer_equity": "ok"}
     html = ctx.to_html()
     for name in SECTION_ORDER:
         assert f'id="section-{name}"' in html, name

@@ -26,7 +26,7 @@ __all__ = ["SECTION_ORDER", "build", "get_section"]
 
 #: Sections in the order they appear in a report.
 SECTION_ORDER: tuple[str, ...] = ("overview", "segments", "retention", "ltv", "loyalty", "survey",
-                                  "cx_drivers", "discounts", "customer_equity")
+                                  "cx_drivers", "reactivation", "discounts", "customer_equity")
 
 
 def get_section(name: str) -> ModuleType:

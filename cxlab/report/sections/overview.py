@@ -69,6 +69,12 @@ def _definitions(ctx) -> None:
                  weeks=fmt.int(round(cal.holdout_weeks)))
     else:
         ctx.text("study_calibration_none", reason=cal.reason)
+    sleeping = study.sleeping
+    if sleeping.available:
+        ctx.text(f"study_sleeping_{sleeping.source.replace(' ', '_')}", days=fmt.int(sleeping.threshold_days),
+                 window=fmt.int(sleeping.campaign_window_days))
+    else:
+        ctx.text("study_sleeping_none", reason=sleeping.reason)
     ctx.text("study_money", currency=study.currency, horizon=study.horizon_months,
              rate=fmt.pct(study.discount_rate), margin=fmt.pct(study.margin_rate),
              margin_source=Trusted(ctx.label("margin_sources", study.margin_source)))
@@ -79,7 +85,7 @@ def _tables_frame(ctx) -> pd.DataFrame:
     log = study.overview  # may be an engine's table: the engine counted it
     rows = [{t["col_table"]: t["table_names"]["transactions"], t["col_rows"]: log["rows"],
              t["col_customers"]: log["customers"], t["col_from"]: log["first"], t["col_to"]: log["last"]}]
-    for name, date_col in (("customers", "signup_date"), ("surveys", "date")):
+    for name, date_col in (("customers", "signup_date"), ("surveys", "date"), ("campaigns", "sent_at")):
         frame = getattr(study.data, name, None)
         if frame is None:
             continue
