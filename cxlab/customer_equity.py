@@ -229,6 +229,10 @@ def equity_gradient(p: EquityInputs) -> dict[str, float]:
     }
 
 
+#: What customer equity's elasticities are taken with respect to (the keys of ``elasticities_``).
+ELASTICITY_DRIVERS = ("retention", "margin", "acquisition_cost", "discount_rate")
+
+
 def _elasticities(p: EquityInputs, equity: float) -> dict[str, float]:
     """``dCE/dz * z / CE``: the % change of equity for a 1 % relative change of ``z`` (GLS's Table).
 
@@ -236,7 +240,7 @@ def _elasticities(p: EquityInputs, equity: float) -> dict[str, float]:
     """
     grad = equity_gradient(p)
     if equity == 0:
-        return dict.fromkeys(("retention", "margin", "acquisition_cost", "discount_rate"), np.nan)
+        return dict.fromkeys(ELASTICITY_DRIVERS, np.nan)
     return {"retention": grad["retention"] * p.retention / equity,
             "margin": (grad["margin"] * p.margin + grad["first_margin"] * p.first_margin) / equity,
             "acquisition_cost": grad["acquisition_cost"] * p.acquisition_cost / equity,

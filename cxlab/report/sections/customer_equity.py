@@ -165,7 +165,7 @@ def _equity(ctx) -> None:
         ctx.metric("retention_point_value", fit.point_value_, ci=fit.ci_["point_value"])
 
     rows = []
-    for driver in ("retention", "margin", "acquisition_cost", "discount_rate"):
+    for driver in ce.ELASTICITY_DRIVERS:
         e = fit.elasticities_[driver]
         # a 1 % rise of the driver moves equity by e % (signed: costs and the discount rate lower it)
         change = (("+" if e >= 0 else "\u2212") + fmt.pct(abs(e) / 100, 2)) if np.isfinite(e) else t["not_known"]
