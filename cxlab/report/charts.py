@@ -62,9 +62,20 @@ def number_axis(fmt, ax, label: str | None = None, *, which: str = "y", digits: 
     axis = _axis(ax, which)
     if integer:
         axis.set_major_locator(MaxNLocator(integer=True))
-    axis.set_major_formatter(FuncFormatter(lambda v, _pos: fmt.num(v, digits)))
+    axis.set_major_formatter(FuncFormatter(lambda v, _pos: fmt.num(v, _tick_digits(axis, digits))))
     if label is not None:
         axis.set_label_text(label)
+
+
+def _tick_digits(axis, digits: int, most: int = 4) -> int:
+    """At least ``digits`` decimals, more where the ticks need them (0.05 steps on a 3.4-3.6 axis would
+    otherwise all read "3.5")."""
+    locs = np.asarray(axis.get_majorticklocs(), dtype=float)
+    locs = locs[np.isfinite(locs)]
+    for d in range(digits, most + 1):
+        if np.allclose(np.round(locs, d), locs, rtol=0, atol=1e-9 * max(1.0, float(np.abs(locs).max(initial=0)))):
+            return d
+    return most
 
 
 def count_axis(fmt, ax, label: str | None = None, *, which: str = "y") -> None:

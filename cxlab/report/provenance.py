@@ -115,7 +115,7 @@ def _param_text(fmt: Formatter, name: str, value: Any, none: str) -> str:
         return none
     if isinstance(value, _dt.date):
         return fmt.date(value)
-    if name in ("discount_rate", "margin_rate", "reward_rate", "breakage"):
+    if name in ("discount_rate", "margin_rate", "reward_rate", "breakage", "cx_shift_share"):
         return fmt.pct(value, 1)
     if name == "program_cost":
         return fmt.money(value)
