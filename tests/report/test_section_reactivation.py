@@ -98,7 +98,7 @@ def test_section_renders_every_part(rendered):
     for key in ("title", "sleepers_title", "wake_title"):
         assert t[key] in text, key
     # the client's campaign name reaches the page through the category labels
-    assert ("winback" if lang == "en" else "возвращение спящих") in text
+    assert ("Winback" if lang == "en" else "возвращение спящих") in text
     # the full wake list goes to tables.xlsx, the page shows the top
     full = [tab for tab in ctx.tables if tab["caption"] == t["wake_full_caption"]]
     assert len(full) == 1 and len(full[0]["frame"]) == ctx.metrics_dict()["sleeping_customers"]
