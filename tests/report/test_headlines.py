@@ -1,0 +1,257 @@
+"""Every headline number of the demo report against an independent computation (issue 16, item 3).
+
+The demo report is rendered once per language (en, ru) through the runner and Papermill, exactly as
+``cxlab report`` does (only the PDF is left out: nothing here reads it). Every metric of the six
+sections and of the executive summary is recomputed from the demo CSV files in
+``headline_truth.py`` — pandas, lifelines, statsmodels, scipy and cxlab's model classes fitted
+directly, never a section's helper — and compared
+
+* with ``metrics.json`` (value and 95 % interval): relative 1e-9 for sums, shares and counts, 1e-6 for
+  maximum-likelihood and Cox fits, 1e-5 for the doubly robust DiD (two optimisers of the ratio model),
+  1e-4 / 1e-3 for the Pareto/NBD multipliers and their intervals; the DiD's standard error against a
+  bootstrap (20 %), the Monte Carlo economics interval against its exact normal value (5 % of the width);
+* with the number printed in the HTML, parsed out of the section's text and out of the executive
+  summary's key figures in each language's number format, to the precision it is printed with.
+"""
+from __future__ import annotations
+
+import json
+import math
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from bs4 import BeautifulSoup
+from scipy import stats
+
+import headline_truth as ht
+
+REPO = Path(__file__).resolve().parents[2]
+DEMO = REPO / "data" / "demo"
+SECTIONS = ("overview", "segments", "retention", "ltv", "loyalty", "survey")
+DEFINITIONS = yaml.safe_load((REPO / "cxlab" / "report" / "metrics.yml").read_text(encoding="utf-8"))
+Z = stats.norm.ppf(0.975)
+#: Shares the survey section prints as points in its table.
+POINTS = {"csat_top2_share", "ces_low_effort_share"}
+
+
+@pytest.fixture(scope="module")
+def truth() -> dict:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a bootstrap resample's logit may warn; the estimate is checked below
+        return ht.recompute(DEMO)
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory) -> dict:
+    """{lang: (html, metrics.json)} of the demo client rendered by the runner (Papermill kernel)."""
+    from cxlab.report import runner
+
+    root = tmp_path_factory.mktemp("headlines")
+    shutil.copytree(DEMO, root / "data" / "demo", ignore=shutil.ignore_patterns("*.md"))
+    (root / "reports").mkdir()
+    out = {}
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(runner, "_write_pdf", lambda *a, **k: {"path": None, "reason": "not needed by this test"})
+        for lang in ("en", "ru"):
+            res = runner.render_report("demo", root=root, overrides={"lang": lang})
+            assert res.status == "ok", res
+            out[lang] = (Path(res.html).read_text(encoding="utf-8"),
+                         json.loads(Path(res.metrics).read_text(encoding="utf-8")))
+    return out
+
+
+# --------------------------------------------------------------------------- reading printed numbers
+_NUMBER = {
+    # en: 1,234.5 / −RUB 1,234 / 12.3%;  ru: 1 234,5 / −1 234 ₽ / 12,3 %
+    "en": re.compile(r"([−-])?(?:RUB\xa0)?(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)(\xa0?%)?"),
+    "ru": re.compile(r"([−-])?(\d{1,3}(?:\xa0\d{3})+(?:,\d+)?|\d+(?:,\d+)?)(\xa0?%)?"),
+}
+_INTERVAL_WORDS = {"en": "95% interval", "ru": "интервал 95\xa0%:"}
+
+
+def printed_numbers(text: str, lang: str) -> list[tuple[float, float]]:
+    """(value, half of the last printed digit) of every number in ``text``; percentages as shares."""
+    text = text.replace(_INTERVAL_WORDS[lang], " ")
+    out = []
+    for sign, digits, pct in _NUMBER[lang].findall(text):
+        plain = digits.replace(",", "") if lang == "en" else digits.replace("\xa0", "").replace(",", ".")
+        decimals = len(plain.split(".")[1]) if "." in plain else 0
+        value, half = float(plain), 0.5 * 10.0 ** -decimals
+        if pct:
+            value, half = value / 100, half / 100
+        out.append((-value if sign else value, half))
+    return out
+
+
+def section_texts(html: str) -> dict[str, str]:
+    """The text of each section: from its heading to the next section's heading."""
+    soup = BeautifulSoup(html, "html.parser")
+    for h2 in soup.find_all("h2", id=re.compile(r"^section-")):
+        h2.insert_before(f"\x00{h2['id'][len('section-'):]}\x00")
+    parts = soup.get_text(" ").split("\x00")
+    return {parts[k]: re.sub(r"[ \t\r\n]+", " ", parts[k + 1]) for k in range(1, len(parts) - 1, 2)}
+
+
+def key_figures(html: str) -> list[str]:
+    return [dd.get_text() for dd in BeautifulSoup(html, "html.parser").select("dl.cx-keyfigures dd")]
+
+
+def key_figure(figures: list[str], label: str) -> str | None:
+    """What the executive summary's key figures show after ``label: ``."""
+    return next((text[len(label) + 2:] for text in figures if text.startswith(label + ": ")), None)
+
+
+def close(printed: float, half: float, true: float) -> bool:
+    """The printed number is the true one rounded to the printed digits (a hair of slack for the rounding)."""
+    return abs(printed - true) <= half * (1 + 1e-6) + 1e-9 * abs(true)
+
+
+def _names(metrics: dict) -> list[str]:
+    return [n for n, d in metrics["details"].items() if d["section"] in SECTIONS]
+
+
+# --------------------------------------------------------------------------- derived truths
+def _derived(truth: dict, metrics: dict) -> dict:
+    """Numbers that follow from the DiD estimate and its printed interval, computed here by their formulas."""
+    m, det = metrics["metrics"], metrics["details"]
+    att = truth["loyalty_uplift_month"].value
+    se = (det["loyalty_uplift_month"]["ci_high"] - det["loyalty_uplift_month"]["ci_low"]) / (2 * Z)
+    net, members = truth["_net"]
+    lo, hi = sorted((net(att - Z * se)[0], net(att + Z * se)[0]))
+    # net value is linear in the uplift: the probability that it is positive is a normal tail
+    slope = net(att + 1.0)[0] - net(att)[0]
+    p_positive = stats.norm.sf(-net(att)[0] / (slope * se))
+    t, dof = att / se, truth["_rv_dof"].value
+    f = abs(t) / math.sqrt(dof)
+    rv = 0.5 * (math.sqrt(f**4 + 4 * f**2) - f**2)  # Cinelli & Hazlett (2020), eq. 19
+    return {
+        "loyalty_net_value_ci": (lo, hi),
+        "loyalty_probability_net_positive": ht.Truth(p_positive, abs=0.02),
+        "loyalty_robustness_value": ht.Truth(rv, rel=1e-6),
+        "period_start": pd.Timestamp(ht.load(DEMO)["tx"]["timestamp"].min()).date().isoformat(),
+        "period_end": pd.Timestamp(ht.load(DEMO)["end"]).date().isoformat(),
+        "rows_flagged": ht.Truth(int((ht.load(DEMO)["tx"]["amount"] < 0).sum())),
+        "rows_repaired": ht.Truth(0),
+        "se": se,
+    }
+
+
+def _expected(truth: dict, derived: dict, name: str):
+    if name in derived:
+        return derived[name]
+    return truth[name]
+
+
+# --------------------------------------------------------------------------- metrics.json
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_every_metric_of_metrics_json_is_the_independent_number(reports, truth, lang):
+    metrics = reports[lang][1]
+    derived = _derived(truth, metrics)
+    names = _names(metrics)
+    # every metric of the six sections is covered, and so is every headline metric they define
+    headline = {n for n, d in DEFINITIONS.items() if d["section"] in SECTIONS and d.get("headline")}
+    assert headline - {"median_lifetime_days"} <= set(names), sorted(headline - set(names))
+    wrong = []
+    for name in names:
+        got = metrics["metrics"][name]
+        want = _expected(truth, derived, name)
+        if isinstance(want, str):
+            if got != want:
+                wrong.append(f"{name}: {got!r} != {want!r}")
+            continue
+        if not abs(got - want.value) <= want.rel * abs(want.value) + want.abs:
+            wrong.append(f"{name}: report {got!r}, independent {want.value!r} (rel {want.rel:g}, abs {want.abs:g})")
+        det = metrics["details"][name]
+        if want.ci is not None and want.ci_rel is not None:
+            for got_b, want_b in zip((det["ci_low"], det["ci_high"]), want.ci):
+                if not abs(got_b - want_b) <= want.ci_rel * abs(want_b) + 1e-12:
+                    wrong.append(f"{name} interval: report {(det['ci_low'], det['ci_high'])}, independent {want.ci}")
+                    break
+    assert not wrong, "\n".join(wrong)
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_uncertainty_of_the_loyalty_numbers(reports, truth, lang):
+    """The DiD interval is centred on the estimate with a standard error a bootstrap confirms; the economics'
+    Monte Carlo interval is the exact normal one of a linear function of the uplift."""
+    metrics = reports[lang][1]
+    det = metrics["details"]
+    derived = _derived(truth, metrics)
+    att, se = truth["loyalty_uplift_month"].value, derived["se"]
+    centre = (det["loyalty_uplift_month"]["ci_low"] + det["loyalty_uplift_month"]["ci_high"]) / 2
+    assert centre == pytest.approx(att, rel=1e-5)
+    boot = truth["_se_bootstrap"].value
+    assert se == pytest.approx(boot, rel=ht.BOOTSTRAP), f"SE {se:.1f} in the report, bootstrap {boot:.1f}"
+    lo, hi = derived["loyalty_net_value_ci"]
+    width = hi - lo
+    assert det["loyalty_net_value"]["ci_low"] == pytest.approx(lo, abs=ht.MONTE_CARLO * width)
+    assert det["loyalty_net_value"]["ci_high"] == pytest.approx(hi, abs=ht.MONTE_CARLO * width)
+    pct = det["loyalty_uplift_pct"]
+    baseline = att / truth["loyalty_uplift_pct"].value
+    assert (pct["ci_low"], pct["ci_high"]) == pytest.approx(
+        (det["loyalty_uplift_month"]["ci_low"] / baseline, det["loyalty_uplift_month"]["ci_high"] / baseline), rel=1e-5)
+
+
+# --------------------------------------------------------------------------- the HTML
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_every_section_prints_the_independent_numbers(reports, truth, lang):
+    html, metrics = reports[lang]
+    derived = _derived(truth, metrics)
+    wrong = []
+    texts = section_texts(html)
+    for name in _names(metrics):
+        want = _expected(truth, derived, name)
+        if isinstance(want, str):
+            continue  # dates: compared in metrics.json
+        det = metrics["details"][name]
+        value_text = det["text"].split(" (")[0]
+        if name in POINTS:  # the survey table writes these shares as points (65.2), not as 65.2 %
+            value_text = re.sub(r"\xa0?%$", "", value_text)
+            want = ht.Truth(100 * want.value)
+        text = texts[det["section"]]
+        if value_text not in text:
+            wrong.append(f"{name}: {value_text!r} is not printed in section {det['section']}")
+            continue
+        numbers = printed_numbers(value_text, lang)
+        if len(numbers) != 1 or not close(numbers[0][0], max(numbers[0][1], want.abs), want.value):
+            wrong.append(f"{name}: printed {value_text!r}, independent {want.value!r}")
+    assert not wrong, "\n".join(wrong)
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_executive_summary_prints_the_independent_numbers(reports, truth, lang):
+    html, metrics = reports[lang]
+    derived = _derived(truth, metrics)
+    wrong, seen = [], 0
+    figures = key_figures(html)
+    for name, definition in DEFINITIONS.items():
+        if definition["section"] not in SECTIONS or not definition.get("headline") or name not in metrics["metrics"]:
+            continue
+        label = definition[lang]["label"]
+        shown = key_figure(figures, label)
+        assert shown is not None, f"{name}: no key figure {label!r} in the executive summary"
+        seen += 1
+        want = _expected(truth, derived, name)
+        numbers = printed_numbers(shown, lang)
+        value, half = numbers[0]
+        if not close(value, max(half, want.abs), want.value):
+            wrong.append(f"{name}: summary shows {shown!r}, independent {want.value!r}")
+        ci = derived["loyalty_net_value_ci"] if name == "loyalty_net_value" else want.ci
+        if definition.get("interval") and ci is not None:
+            assert len(numbers) == 3, f"{name}: {shown!r} shows no interval"
+            if name == "loyalty_uplift_month":  # the bootstrap only confirms the width (test above)
+                ci = (metrics["details"][name]["ci_low"], metrics["details"][name]["ci_high"])
+            slack = 0.05 * (ci[1] - ci[0]) if name == "loyalty_net_value" else 0.0
+            for (b, half_b), want_b in zip(numbers[1:], ci):
+                if not close(b, half_b + slack, want_b):
+                    wrong.append(f"{name}: summary shows {shown!r}, independent interval {ci}")
+                    break
+    assert seen >= 20
+    assert not wrong, "\n".join(wrong)
