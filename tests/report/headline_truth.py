@@ -285,7 +285,11 @@ def ltv(d: dict, summ: pd.DataFrame) -> dict:
     out["clv_per_customer"] = Truth(float(clv.mean()), rel=MLE)
     total = clv.sum()
     out["clv_top_decile_share"] = Truth(float(clv.nlargest(int(round(0.1 * len(clv)))).sum() / total), rel=MLE)
-    alive = bg.probability_alive(summ)
+    # P(alive | x, t_x, T) of the BG/NBD (Fader, Hardie & Lee 2005, eq. 11): 1 for customers without repeats
+    r, alpha, a, b = (bg.params_[k] for k in ("r", "alpha", "a", "b"))
+    t_x, T = summ["recency"].to_numpy(float), summ["T"].to_numpy(float)
+    odds = np.where(x > 0, a / (b + x - 1) * ((alpha + T) / (alpha + t_x)) ** (r + x), 0.0)
+    alive = pd.Series(1 / (1 + odds), index=summ.index)
     if_alive = clv / np.clip(alive, 1e-6, None)
     at_risk = (if_alive >= if_alive.quantile(0.8)) & (alive < 0.5)
     out["customers_at_risk_valuable"] = Truth(int(at_risk.sum()))
