@@ -64,22 +64,20 @@ def summary_by_hand(tx: pd.DataFrame, end: pd.Timestamp, cal: pd.Timestamp | Non
     """Fader & Hardie's (frequency, recency, T) in weeks: a purchase day is a day with a non-negative row;
     returns reduce revenue but make no occasion; spend of repeat days only."""
     cut = end if cal is None else cal
-    days = tx.groupby(["customer_id", "day"]).agg(
-        value=("amount", lambda a: a[a >= 0].sum()), bought=("amount", lambda a: (a >= 0).any()),
-        net=("amount", "sum")).reset_index()
-    before = days[days["day"] <= cut]
-    buy = before[before["bought"]]
-    g = buy.sort_values("day").groupby("customer_id")
+    buys = tx[tx["amount"] >= 0]
+    value = buys.groupby(["customer_id", "day"])["amount"].sum().reset_index()  # one row per purchase day
+    before = value[value["day"] <= cut].sort_values(["customer_id", "day"])
+    g = before.groupby("customer_id")
     out = pd.DataFrame({"first": g["day"].min(), "last": g["day"].max(), "n": g.size(),
-                        "total": g["value"].sum(), "first_value": g["value"].first()})
+                        "total": g["amount"].sum(), "first_value": g["amount"].first()})
     out["frequency"] = out["n"] - 1
     out["recency"] = (out["last"] - out["first"]).dt.days / 7.0
     out["T"] = (cut - out["first"]).dt.days / 7.0
     out["monetary_value"] = np.where(out["n"] > 1, (out["total"] - out["first_value"]) / (out["n"] - 1).clip(lower=1),
                                      0.0)
-    out["revenue"] = before.groupby("customer_id")["net"].sum().reindex(out.index)
+    out["revenue"] = tx[tx["day"] <= cut].groupby("customer_id")["amount"].sum().reindex(out.index)
     if cal is not None:
-        held = days[(days["day"] > cal) & days["bought"]]
+        held = value[value["day"] > cal]
         out["frequency_holdout"] = held.groupby("customer_id").size().reindex(out.index).fillna(0)
         out["duration_holdout"] = (end - cal).days / 7.0
     return out
@@ -123,19 +121,16 @@ def segments(d: dict, summ: pd.DataFrame) -> dict:
 
     # XYZ: monthly counts of purchase rows, zero-filled from the first month; CV (population sd) <= 0.5
     tx = d["tx"][d["tx"]["customer_id"].isin(summ.index)]
-    buys = tx[tx["amount"] >= 0]
-    months = buys.assign(m=buys["timestamp"].dt.to_period("M")).groupby(["customer_id", "m"]).size()
-    first_month = tx.assign(m=tx["timestamp"].dt.to_period("M")).groupby("customer_id")["m"].min()
-    last = pd.Period(end, "M")
-    x = 0
-    for cid, m0 in first_month.items():
-        n_months = (last - m0).n + 1
-        counts = np.zeros(n_months)
-        if cid in months.index.get_level_values(0):
-            for m, c in months.loc[cid].items():
-                counts[(m - m0).n] = c
-        mean = counts.mean()
-        x += bool(n_months >= 3 and mean > 0 and counts.std() / mean <= 0.5)
+    month = tx["timestamp"].dt.year * 12 + tx["timestamp"].dt.month - 1
+    last = end.year * 12 + end.month - 1
+    first_month = month.groupby(tx["customer_id"]).min()
+    counts = (tx["amount"] >= 0).groupby([tx["customer_id"], month]).sum()
+    n_months = (last - first_month + 1).astype(float)
+    ids = counts.index.get_level_values(0)
+    mean = counts.groupby(ids).sum().reindex(first_month.index).fillna(0) / n_months
+    square = (counts**2).groupby(ids).sum().reindex(first_month.index).fillna(0) / n_months
+    sd = np.sqrt(np.maximum(square - mean**2, 0))
+    x = int(((n_months >= 3) & (mean > 0) & (sd <= 0.5 * mean)).sum())
 
     return {
         "repeat_purchase_rate": Truth(float((summ["n"] >= 2).mean())),
@@ -370,8 +365,11 @@ def loyalty(d: dict, dur: pd.DataFrame) -> dict:
             eta = Z @ b
             return -(yp[c] @ eta - y0[c] @ np.exp(eta)), -(Z.T @ (yp[c] - y0[c] * np.exp(eta)))
 
+        def hess(b):
+            return (Z * (y0[c] * np.exp(Z @ b))[:, None]).T @ Z
+
         b = optimize.minimize(negq, np.r_[math.log(yp[c].sum() / y0[c].sum()), np.zeros(Z.shape[1] - 1)], jac=True,
-                              method="BFGS", options={"gtol": 1e-9, "maxiter": 2000}).x
+                              hess=hess, method="trust-exact", options={"gtol": 1e-10}).x
         m = np.exp(b[0] + ((Xi[:, 1:] - mu) / sd) @ b[1:])
         u = yp - y0 * m
         w = e / (1 - e) * c
@@ -409,7 +407,6 @@ def loyalty(d: dict, dur: pd.DataFrame) -> dict:
         return margin_rate * delta * scale - cost, cost
 
     value, cost = net(att)
-    out["_economics"] = Truth(0.0)
     out["_net"] = (net, members_n)
     out["loyalty_net_value"] = Truth(value, rel=1e-5)
     out["loyalty_roi"] = Truth(value / cost, rel=1e-5)

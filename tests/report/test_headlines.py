@@ -39,8 +39,7 @@ Z = stats.norm.ppf(0.975)
 POINTS = {"csat_top2_share", "ces_low_effort_share"}
 
 
-@pytest.fixture(scope="module")
-def truth() -> dict:
+def _recompute() -> dict:
     import warnings
 
     with warnings.catch_warnings():
@@ -49,22 +48,37 @@ def truth() -> dict:
 
 
 @pytest.fixture(scope="module")
-def reports(tmp_path_factory) -> dict:
-    """{lang: (html, metrics.json)} of the demo client rendered by the runner (Papermill kernel)."""
+def rendered_and_recomputed(tmp_path_factory) -> tuple[dict, dict]:
+    """({lang: (html, metrics.json)} of the demo client rendered by the runner, {metric: Truth}).
+
+    The independent computation runs in a thread while the Papermill kernels (other processes) render."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from cxlab.report import runner
 
     root = tmp_path_factory.mktemp("headlines")
     shutil.copytree(DEMO, root / "data" / "demo", ignore=shutil.ignore_patterns("*.md"))
     (root / "reports").mkdir()
     out = {}
-    with pytest.MonkeyPatch.context() as mp:
+    with ThreadPoolExecutor(max_workers=1) as pool, pytest.MonkeyPatch.context() as mp:
+        truth = pool.submit(_recompute)
         mp.setattr(runner, "_write_pdf", lambda *a, **k: {"path": None, "reason": "not needed by this test"})
         for lang in ("en", "ru"):
             res = runner.render_report("demo", root=root, overrides={"lang": lang})
             assert res.status == "ok", res
             out[lang] = (Path(res.html).read_text(encoding="utf-8"),
                          json.loads(Path(res.metrics).read_text(encoding="utf-8")))
-    return out
+        return out, truth.result()
+
+
+@pytest.fixture(scope="module")
+def reports(rendered_and_recomputed) -> dict:
+    return rendered_and_recomputed[0]
+
+
+@pytest.fixture(scope="module")
+def truth(rendered_and_recomputed) -> dict:
+    return rendered_and_recomputed[1]
 
 
 # --------------------------------------------------------------------------- reading printed numbers
