@@ -36,6 +36,8 @@ DEMO = REPO / "data" / "demo"
 SECTIONS = ("overview", "segments", "retention", "ltv", "loyalty", "survey")
 DEFINITIONS = yaml.safe_load((REPO / "cxlab" / "report" / "metrics.yml").read_text(encoding="utf-8"))
 Z = stats.norm.ppf(0.975)
+#: Two Papermill renders (~25 s each on an idle machine) and the fits beside them: over the suite's 20 s per test.
+pytestmark = pytest.mark.slow
 #: Shares the survey section prints as points in its table.
 POINTS = {"csat_top2_share", "ces_low_effort_share"}
 
