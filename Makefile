@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip
 
-.PHONY: demo test install install-test bench clean
+.PHONY: demo test install install-test bench mutants clean
 
 demo: $(VENV)/.installed-core
 	$(BIN)/cxlab report demo
@@ -47,6 +47,12 @@ $(VENV)/.installed-test: pyproject.toml constraints.txt $(VENV)/.installed-core
 
 bench: $(VENV)/.installed-test
 	for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+# The mutation check (tests/mutants/catalogue.yml): each named bug in its own copy of the project, its tests
+# and the headline test run against it; every mutant must be caught. ~1-2 min per mutant: JOBS=2 halves it.
+JOBS ?= 1
+mutants: $(VENV)/.installed-test
+	nice -n 10 $(BIN)/python tests/mutants/run.py --jobs $(JOBS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

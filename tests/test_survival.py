@@ -59,6 +59,9 @@ def test_cox_reproduces_r_coefficients_on_rossi(rossi):
         assert round(hr.loc[name, "coef"], 4) == pytest.approx(coef, abs=1e-12), name
         assert hr.loc[name, "se"] == pytest.approx(R_SE[name], abs=6e-5), name
         assert hr.loc[name, "hazard_ratio"] == pytest.approx(np.exp(hr.loc[name, "coef"]))
+        # R's exp(coef) +/- 1.96 se bounds, from R's own coefficient and standard error (4 digits)
+        assert hr.loc[name, "hr_ci_low"] == pytest.approx(np.exp(coef - 1.959964 * R_SE[name]), rel=3e-4), name
+        assert hr.loc[name, "hr_ci_high"] == pytest.approx(np.exp(coef + 1.959964 * R_SE[name]), rel=3e-4), name
     # likelihood-ratio test against the null model: 33.27 on 7 df in R's print(coxph)
     lr = res.model.log_likelihood_ratio_test()
     assert lr.test_statistic == pytest.approx(33.27, abs=0.005)
@@ -182,6 +185,10 @@ def test_time_varying_cox_matches_lifelines_time_varying_fitter():
     assert isinstance(ref.model, CoxTimeVaryingFitter)
     np.testing.assert_allclose(ours.hazard_ratios["coef"], ref.hazard_ratios["coef"], atol=1e-5)
     np.testing.assert_allclose(ours.hazard_ratios["se"], ref.hazard_ratios["se"], rtol=1e-4)
+    # the intervals: lifelines' own 95 % bounds of exp(coef), not ours recomputed from its coefficients
+    own = ref.model.summary.reindex(ours.hazard_ratios.index)
+    np.testing.assert_allclose(ours.hazard_ratios["hr_ci_low"], own["exp(coef) lower 95%"], rtol=1e-4)
+    np.testing.assert_allclose(ours.hazard_ratios["hr_ci_high"], own["exp(coef) upper 95%"], rtol=1e-4)
     assert "time-varying" in str(ours) and ours.to_dict()["hazard_ratio"] == pytest.approx(ours.hazard_ratio)
 
 

@@ -108,6 +108,16 @@ def test_bgnbd_conditional_expectation_matches_fhl_eq10():
     assert np.allclose(m.expected_purchases_new(tt, params=BG_CDNOW), closed, rtol=1e-8)
 
 
+def test_gamma_gamma_conditional_spend_matches_fhl_eq5():
+    """E[M | x, m] = (q - 1)/(p x + q - 1) * p gamma/(q - 1) + p x/(p x + q - 1) * m (Fader, Hardie & Lee 2005,
+    "RFM and CLV", eq. 5), written out for CDNOW's published p, q, gamma (6.25, 3.74, 15.44)."""
+    p, q, g = 6.25, 3.74, 15.44
+    x, m = np.array([0, 1, 2, 10]), np.array([0.0, 25.0, 40.0, 12.5])
+    by_hand = (q - 1) / (p * x + q - 1) * (p * g / (q - 1)) + p * x / (p * x + q - 1) * m
+    ours = GammaGamma().conditional_expected_spend(frequency=x, monetary_value=m, params=(p, q, g))
+    assert np.allclose(ours, by_hand, rtol=1e-12)
+    assert ours[0] == pytest.approx(p * g / (q - 1))  # no repeat purchase: the population mean
+
 def test_mbgnbd_unconditional_matches_batislam():
     r, alpha, a, b = 0.525, 6.183, 0.891, 1.614
     tt = np.array([5.0, 39.0, 78.0])
