@@ -217,8 +217,9 @@ def _drivers(ctx) -> None:
     study, t = ctx.study, ctx.texts
     if study.customers is None:
         return
-    durations = study.durations
-    cust = study.customers.reset_index(drop=True)
+    # a per-customer model: on the study's customer sample when there is one (its note says so)
+    durations = study.model_durations
+    cust = study.model_customers.reset_index(drop=True)
     cust = cust[cust["customer_id"].isin(durations.index)].copy()
     covariates, reference = [], {}
     if "acquisition_channel" in cust.columns and cust["acquisition_channel"].notna().all() \
@@ -249,6 +250,7 @@ def _drivers(ctx) -> None:
         labels[term] = f"{name}: {level.rstrip(']')}" if level else name
     ctx.heading("cox_title")
     ctx.how_to_read("cox_how")
+    ctx.sample_note()
     sentences = hazard_ratio_sentences(res.hazard_ratios, res.references, alpha=res.alpha, lang=ctx.lang,
                                        fmt_pct=lambda x: ctx.fmt.pct(x, 0), fmt_num=lambda x: ctx.fmt.num(x, 2),
                                        labels=labels)

@@ -1,0 +1,155 @@
+"""Benchmark: a whole report (``cxlab report``) for a 10M-customer, ~100M-row client.
+
+Goal (issue 17, item 3): every section of the report on a client with 10,000,000 customers
+and about 100 million transaction rows, end to end on the 2-core machine, in under
+15 minutes at under 16 GiB peak memory.
+
+The client is the demo generator (:func:`cxlab.datasets.make_demo_dataset`: customers with
+acquisition channels and loyalty membership, NPS surveys, transactions with returns and
+margins) run in chunks of at most 1,000,000 customers, each chunk its own seed and its own
+id prefix, written once to ``benchmarks/_data/report_<customers>/`` (gitignored): the
+transactions as Parquet files read in place by DuckDB (``engine: duckdb``), customers and
+surveys as Parquet tables. 10M customers give about 86M transaction rows.
+
+The report runs as ``cxlab report`` in a subprocess (``--root`` a throw-away project); its
+``run.json`` gives the seconds and the peak memory of every stage (``resources``: loading
+the data and the study's facts, then each section), printed with the totals against the
+goals. The benchmark's own peak is the report process tree's (``ru_maxrss`` of the
+children: the CLI and the Jupyter kernel that runs the sections).
+
+    python benchmarks/bench_report_scale.py [--customers 10000000] [--sample 50000]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+DATA = HERE / "_data"
+CHUNK = 1_000_000
+GOAL_SECONDS = 15 * 60
+GOAL_GIB = 16.0
+
+
+def make_client(customers: int, seed: int = 7) -> Path:
+    """Write the client's tables (chunked demo generator) once; reuse them when present."""
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from cxlab.datasets import make_demo_dataset
+
+    folder = DATA / f"report_{customers}"
+    if (folder / "_COMPLETE").exists():
+        return folder
+    shutil.rmtree(folder, ignore_errors=True)
+    (folder / "transactions").mkdir(parents=True)
+    writers: dict[str, pq.ParquetWriter] = {}
+    rows = 0
+    t0 = time.perf_counter()
+    for k, lo in enumerate(range(0, customers, CHUNK)):
+        n = min(CHUNK, customers - lo)
+        ds = make_demo_dataset(n, seed=seed * 1000 + k)
+        prefix = f"K{k:02d}"
+        for name in ("transactions", "customers", "surveys"):
+            frame = getattr(ds, name)
+            frame["customer_id"] = prefix + frame["customer_id"].astype(str)
+            if "order_id" in frame:
+                frame["order_id"] = prefix + frame["order_id"].astype(str)
+            for col in frame.columns:
+                if isinstance(frame[col].dtype, pd.CategoricalDtype):
+                    frame[col] = frame[col].astype(str).where(frame[col].notna(), None)
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+            if name == "transactions":
+                rows += len(frame)
+                pq.write_table(table, folder / "transactions" / f"part-{k:03d}.parquet",
+                               row_group_size=1_000_000, compression="zstd")
+                continue
+            if name not in writers:
+                writers[name] = pq.ParquetWriter(folder / f"{name}.parquet", table.schema, compression="zstd")
+            writers[name].write_table(table.cast(writers[name].schema))
+        del ds
+        print(f"  chunk {k}: {lo + n:,} customers, {rows:,} transaction rows, {time.perf_counter() - t0:.0f} s",
+              flush=True)
+    for writer in writers.values():
+        writer.close()
+    demo = yaml.safe_load((REPO / "data" / "demo" / "client.yml").read_text(encoding="utf-8"))
+    config = {
+        "display_name": f"Scale retail ({customers:,} customers)", "language": "en", "currency": "RUB",
+        "data": {"transactions": {"engine": "duckdb", "path": "transactions"},
+                 "customers": {"path": "customers.parquet"}, "surveys": {"path": "surveys.parquet"}},
+        "parameters": dict(demo["parameters"]),
+    }
+    (folder / "client.yml").write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    (folder / "_COMPLETE").write_text(f"{rows}\n")
+    return folder
+
+
+def make_root(client: Path) -> Path:
+    """A throw-away project: data/<client> links to the generated folder, reports/ beside it."""
+    root = DATA / f"root_{client.name}"
+    shutil.rmtree(root, ignore_errors=True)
+    (root / "data").mkdir(parents=True)
+    (root / "reports").mkdir()
+    (root / "data" / client.name).symlink_to(client)
+    return root
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--customers", type=int, default=10_000_000)
+    parser.add_argument("--sample", type=int, default=None,
+                        help="customer_sample_size of the study (default: the parameter's default)")
+    parser.add_argument("--lang", default="en")
+    args = parser.parse_args()
+
+    print(f"cores {os.cpu_count()}, load average at start {os.getloadavg()[0]:.1f}")
+    t = time.perf_counter()
+    client = make_client(args.customers)
+    rows = int((client / "_COMPLETE").read_text().strip())
+    size = sum(p.stat().st_size for p in (client / "transactions").glob("*.parquet")) / 2**30
+    print(f"client {client.name}: {args.customers:,} customers, {rows:,} transaction rows, "
+          f"{size:.2f} GiB Parquet (ready in {time.perf_counter() - t:.0f} s)")
+    root = make_root(client)
+    cmd = [sys.executable, "-m", "cxlab.cli", "report", client.name, "--root", str(root), "-p", f"lang={args.lang}"]
+    if args.sample is not None:
+        cmd += ["-p", f"customer_sample_size={args.sample}"]
+    t = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=root, capture_output=True, text=True)
+    wall = time.perf_counter() - t
+    peak_children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2**20  # KiB -> GiB
+    if proc.returncode != 0:
+        print(proc.stdout[-3000:], proc.stderr[-3000:], sep="\n")
+    runs = sorted((root / "reports" / client.name).glob("*/run.json")) if (root / "reports" / client.name).exists() \
+        else sorted(root.glob("reports/**/run.json"))
+    if not runs:
+        sys.exit(f"no run.json written (exit code {proc.returncode})")
+    run = json.loads(runs[-1].read_text(encoding="utf-8"))
+    resources = run.get("resources", {})
+    print(f"{'stage':<28}{'seconds':>10}{'peak RSS GiB':>14}")
+    for stage, rec in resources.items():
+        print(f"{stage:<28}{rec.get('seconds', float('nan')):>10.1f}{rec.get('peak_rss_gib', float('nan')):>14.2f}")
+    timings = run.get("timings", {})
+    for key in ("config", "fingerprint", "execute", "html", "pdf"):
+        if key in timings:
+            print(f"  timings.{key:<19}{float(timings[key]):>10.1f}")
+    sample = run.get("study", {}).get("sample")
+    if sample:
+        print(f"customer sample: {sample}")
+    print(f"status {run.get('status', proc.returncode)}; total {wall:.0f} s (goal < {GOAL_SECONDS} s: "
+          f"{'met' if wall < GOAL_SECONDS else 'NOT met'}); peak RSS of the report processes {peak_children:.2f} GiB "
+          f"(goal < {GOAL_GIB:.0f} GiB: {'met' if peak_children < GOAL_GIB else 'NOT met'})")
+
+
+if __name__ == "__main__":
+    main()
