@@ -530,7 +530,11 @@ def abc_xyz(abc: ABCResult, xyz: XYZResult) -> ABCXYZResult:
     """Cross ABC and XYZ classes (customers in both results)."""
     if not isinstance(abc, ABCResult) or not isinstance(xyz, XYZResult):
         raise TypeError("abc_xyz expects an ABCResult and an XYZResult")
-    joined = abc.customers[["revenue", "share", "abc"]].join(xyz.customers[["xyz"]], how="inner")
+    # the XYZ class of each ABC customer by one hash lookup (a join sorts both sides: ten times slower on
+    # millions of text ids); ABC's order (revenue descending) is kept, as an inner join keeps it
+    xyz_of = xyz.customers["xyz"].reindex(abc.customers.index)
+    keep = xyz_of.notna().to_numpy()
+    joined = abc.customers.loc[keep, ["revenue", "share", "abc"]].assign(xyz=xyz_of.array[keep])
     counts = pd.crosstab(joined["abc"], joined["xyz"], dropna=False).reindex(
         index=list(ABC_CLASSES), columns=list(XYZ_CLASSES), fill_value=0)
     share = joined.pivot_table(index="abc", columns="xyz", values="share", aggfunc="sum", observed=False,

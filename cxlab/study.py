@@ -592,10 +592,11 @@ class Study(Result):
                                          unit=self.duration_unit)
         if churn.kind == "unavailable":
             raise ValueError(f"churn is not defined for this study: {churn.reason}")
-        from cxlab.data import churn_durations
+        from cxlab.data import durations_from_summary
 
-        return churn_durations(self.data.transactions, threshold=churn.threshold_days, unit=self.duration_unit,
-                               observation_end=self.window_end)
+        # each customer's first and last purchase day are in the summary already: no second pass over the log
+        return durations_from_summary(self.customer_summary, threshold=churn.threshold_days,
+                                      unit=self.duration_unit, observation_end=self.window_end)
 
     # ------------------------------------------------------------------ Result
     def to_dict(self) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from cxlab.data.aggregate import (
     customer_period_moments,
     customer_period_panel,
     customer_summary,
+    durations_from_summary,
     interpurchase_gap_counts,
     interpurchase_gaps,
     log_overview,

@@ -58,6 +58,7 @@ __all__ = [
     "interpurchase_gap_counts",
     "purchase_days",
     "churn_durations",
+    "durations_from_summary",
     "period_start",
 ]
 
@@ -1151,6 +1152,29 @@ def churn_durations(
         FROM churn ORDER BY customer_id
         """
         return _frame(duck, query, index="customer_id")
+
+
+def durations_from_summary(summary: pd.DataFrame, *, threshold: float, observation_end: Any,
+                           unit: str = "D") -> pd.DataFrame:
+    """:func:`churn_durations` from a ready :func:`customer_summary` with the same ``observation_end``.
+
+    The summary already holds each customer's first and last purchase day in
+    the window, which is all the churn rule needs: this saves the engine a pass
+    over the log (the same frame, without the ``calibration_end`` split).
+    """
+    if threshold is None or not np.isfinite(threshold) or threshold <= 0:
+        raise ValueError(f"threshold must be a positive number of {unit!r} units, got {threshold!r}")
+    days_per_unit = unit_days(unit)
+    obs = _to_day_number(observation_end, "observation_end")
+    first = summary["first_purchase"].to_numpy(dtype="datetime64[ns]")
+    last = summary["last_purchase"].to_numpy(dtype="datetime64[ns]")
+    day = np.timedelta64(1, "D")
+    first_day = (first - np.datetime64("1970-01-01", "ns")) // day
+    last_day = (last - np.datetime64("1970-01-01", "ns")) // day
+    event = (obs - last_day) > threshold * days_per_unit
+    duration = np.where(event, last_day - first_day, obs - first_day) / days_per_unit
+    return pd.DataFrame({"start": first, "last_purchase": last, "duration": duration.astype("float64"),
+                         "event": event}, index=summary.index.rename("customer_id"))
 
 
 def _durations_ibis(t: ir.Table, threshold: float, days_per_unit: float, obs: int) -> pd.DataFrame:

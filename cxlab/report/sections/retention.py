@@ -171,7 +171,8 @@ def _lifetime(ctx) -> None:
         frame["group"] = frame.index.map(cust["acquisition_channel"]).astype(object)
         if frame["group"].notna().all() and frame["group"].nunique() >= 2:
             group_col = "group"
-            frame["group"] = frame["group"].map(ctx.category)
+            words = {g: ctx.category(g) for g in frame["group"].unique()}  # once a channel, not once a customer
+            frame["group"] = frame["group"].map(words)
     overall = kaplan_meier(frame, unit="days")
     # the report shows the overall log-rank test only, so the pairwise tests are skipped
     res = kaplan_meier(frame, group_col=group_col, unit="days", pairwise=False) if group_col else overall

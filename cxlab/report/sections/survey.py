@@ -144,7 +144,8 @@ def _by_dimension(ctx, surveys: pd.DataFrame, dimension: str) -> None:
     else:
         return
     # the client's categories in the reader's words: bars, tables and comparisons all show these
-    source = source.assign(**{dimension: source[dimension].map(lambda v: v if pd.isna(v) else ctx.category(v))})
+    words = {v: ctx.category(v) for v in source[dimension].dropna().unique()}  # once a category, not once a row
+    source = source.assign(**{dimension: source[dimension].map(words)})
     levels = source[dimension].dropna()
     if levels.nunique() < 2:
         return
