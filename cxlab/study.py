@@ -509,6 +509,16 @@ class Study(Result):
         chosen = np.sort(rng.choice(len(ids), size=size, replace=False))
         return CustomerSample(ids[chosen], len(ids), SAMPLE_SEED)
 
+    @cached_property
+    def sample_transactions(self) -> pd.DataFrame | None:
+        """Every transaction of the sample's customers (:func:`cxlab.data.transactions_of`: one filtered
+        scan by the engine), the source of the sample's panels, summaries and cohorts; None without a sample."""
+        if self.sample is None:
+            return None
+        from cxlab.data import transactions_of
+
+        return transactions_of(self.data.transactions, self.sample.ids)
+
     def sampled(self, frame: pd.DataFrame | None) -> pd.DataFrame | None:
         """``frame`` (indexed by ``customer_id``, or with that column) restricted to the sample's customers;
         the frame itself when there is no sample."""
@@ -525,8 +535,32 @@ class Study(Result):
 
     @property
     def model_calibration_summary(self) -> pd.DataFrame | None:
-        """:attr:`calibration_summary` of the customers the per-customer models use (the sample, if any)."""
-        return self._once(("model_calibration_summary",), lambda: self.sampled(self.calibration_summary))
+        """:attr:`calibration_summary` of the customers the per-customer models use: with a sample, the
+        engine summarises the sample's customers only (the whole split summary is never computed)."""
+        if self.sample is None or not self.calibration.available:
+            return self.calibration_summary
+        from cxlab.data import customer_summary
+
+        return self._once(("model_calibration_summary",), lambda: customer_summary(
+            self.sample_transactions, unit=self.unit, calibration_end=self.calibration_end,
+            observation_end=self.window_end))
+
+    @property
+    def calibration_customers(self) -> int:
+        """Customers of the calibration period (first purchase on or before :attr:`calibration_end`)."""
+        if not self.calibration.available:
+            return 0
+        return int((self.customer_summary["first_purchase"] <= self.calibration_end).sum())
+
+    def model_cohorts(self, period: str | None = None) -> pd.DataFrame:
+        """:meth:`cohorts` of the customers the per-customer models use (the sample's, by the engine)."""
+        if self.sample is None:
+            return self.cohorts(period)
+        from cxlab.data import cohort_counts
+
+        period = period or self.period
+        return self._once(("model_cohorts", period), lambda: cohort_counts(
+            self.sample_transactions, period=period, observation_end=self.window_end))
 
     @property
     def model_durations(self) -> pd.DataFrame:
@@ -548,7 +582,7 @@ class Study(Result):
 
         period = period or self.period
         return self._once(("model_panel", period), lambda: customer_period_panel(
-            self.data.transactions, period=period, end=self.window_end, customers=self.sample.ids))
+            self.sample_transactions, period=period, end=self.window_end))
 
     def model_purchase_days(self) -> pd.DataFrame | None:
         """Purchase days (:func:`cxlab.data.purchase_days`) of the sample's customers, read by the engine
@@ -557,8 +591,7 @@ class Study(Result):
             return None
         from cxlab.data import purchase_days
 
-        return self._once(("model_purchase_days",), lambda: purchase_days(
-            self.data.transactions, customers=self.sample.ids))
+        return self._once(("model_purchase_days",), lambda: purchase_days(self.sample_transactions))
 
     # ------------------------------------------------------------------ churn
     @cached_property

@@ -21,6 +21,7 @@ from cxlab.data.aggregate import (
     log_overview,
     period_start,
     purchase_days,
+    transactions_of,
     transactions_table,
 )
 from cxlab.data.contract import CUSTOMERS, SURVEYS, TABLES, TRANSACTIONS

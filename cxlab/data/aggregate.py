@@ -59,6 +59,7 @@ __all__ = [
     "purchase_days",
     "churn_durations",
     "durations_from_summary",
+    "transactions_of",
     "period_start",
 ]
 
@@ -428,6 +429,28 @@ def _only_customers(t: ir.Table, customers: Any) -> ir.Table:
     return t.filter(t.customer_id.isin(pd.Index(customers).unique().tolist()))
 
 
+def transactions_of(transactions: Any, customers: Any) -> pd.DataFrame:
+    """The transactions of ``customers`` (ids) as a pandas frame: ``customer_id``, ``timestamp``, ``amount``.
+
+    One filtered scan by the engine; the frame is a transaction source like any
+    other, so a sample's panels, summaries and cohorts are then computed from
+    it (by DuckDB, in memory) instead of scanning the whole log once for each.
+    Time stamps come back as the engine counts days: wall-clock time without a
+    zone on DuckDB, the session's zone on other engines.
+    """
+    duck = _duck(transactions)
+    if duck is None:
+        t = _only_customers(transactions_table(transactions), customers)
+        frame = _pandas(t.select("customer_id", "timestamp", "amount").to_pyarrow())
+    else:
+        with duck:
+            frame = _frame(duck, f"SELECT customer_id, CAST(ts AS TIMESTAMP_NS) AS timestamp, amount "
+                                 f"FROM ({duck.sql}) WHERE TRUE{_only_customers_sql(duck, customers)}")
+    if isinstance(frame["timestamp"].dtype, pd.DatetimeTZDtype):  # an engine's instants, in its session zone
+        frame["timestamp"] = frame["timestamp"].dt.tz_localize(None)
+    return frame
+
+
 # ----------------------------------------------------------------------------- overview
 def log_overview(transactions: Any, *, observation_end: Any = None) -> dict[str, Any]:
     """Size and span of a transaction log, computed by its engine.
@@ -516,6 +539,7 @@ def customer_summary(
     observation_end: Any = None,
     calibration_end: Any = None,
     merge_same_day: bool = True,
+    customers: Any = None,
 ) -> pd.DataFrame:
     """Per-customer recency/frequency/monetary summary, with an optional holdout split.
 
@@ -538,6 +562,9 @@ def customer_summary(
         ``True`` is supported: the published models are all fitted this way and
         merging is what makes ``frequency`` comparable across clients whose
         logs record receipts or order lines.
+    customers : ids, optional
+        Summarise only these customers (the engine filters while it scans:
+        a sample's summary costs a fraction of the whole one).
 
     Returns
     -------
@@ -560,11 +587,12 @@ def customer_summary(
         t = transactions_table(transactions)
         obs = _observation_end_day(t, observation_end)
         cal = _calibration_day(calibration_end, obs)
-        return _summary_ibis(t, days_per_unit, obs, cal, calibration_end is not None)
+        return _summary_ibis(_only_customers(t, customers), days_per_unit, obs, cal, calibration_end is not None)
     with duck:
         obs = _to_day_number(observation_end, "observation_end") if observation_end is not None else _last_day_sql(duck)
         cal = _calibration_day(calibration_end, obs)
-        return _summary_sql(duck, days_per_unit, obs, cal, calibration_end is not None)
+        return _summary_sql(duck, days_per_unit, obs, cal, calibration_end is not None,
+                            _only_customers_sql(duck, customers))
 
 
 def _calibration_day(calibration_end: Any, obs: int) -> int:
@@ -577,7 +605,7 @@ def _calibration_day(calibration_end: Any, obs: int) -> int:
     return cal
 
 
-def _summary_sql(duck: _Duck, days_per_unit: float, obs: int, cal: int, holdout: bool) -> pd.DataFrame:
+def _summary_sql(duck: _Duck, days_per_unit: float, obs: int, cal: int, holdout: bool, only: str = "") -> pd.DataFrame:
     """customer_summary as one DuckDB query: customer-days, then customers; every column computed there."""
     u, cal_date = _float_sql(days_per_unit), _date_sql(cal)
     bought = f"value IS NOT NULL AND d <= {cal_date}"
@@ -594,7 +622,7 @@ def _summary_sql(duck: _Duck, days_per_unit: float, obs: int, cal: int, holdout:
     query = f"""
     WITH days AS (
         SELECT customer_id, {_DAY_SQL} AS d, sum(amount) FILTER (WHERE amount >= 0) AS value, sum(amount) AS net
-        FROM ({duck.sql}) WHERE {_DAY_SQL} <= {_date_sql(obs)} GROUP BY ALL
+        FROM ({duck.sql}) WHERE {_DAY_SQL} <= {_date_sql(obs)}{only} GROUP BY ALL
     ), per AS (
         SELECT customer_id,
             min(d) FILTER (WHERE {bought}) AS f, max(d) FILTER (WHERE {bought}) AS l,
@@ -677,6 +705,7 @@ def cohort_counts(
     *,
     period: str = "M",
     observation_end: Any = None,
+    customers: Any = None,
 ) -> pd.DataFrame:
     """Acquisition cohort × period activity, tidy.
 
@@ -692,14 +721,16 @@ def cohort_counts(
     ``transactions`` (non-negative transaction rows), ``revenue`` (net of
     returns), ``cohort_size``, ``complete`` (the period ends on or before
     ``observation_end``). Cells without activity are present with zeros.
+    ``customers`` (ids), if given: the cohorts of those customers only.
     """
     ordinal = _ordinal_sql(period)  # checks `period`
     duck = _duck(transactions)
     if duck is None:
         t = transactions_table(transactions)
-        return _cohorts_ibis(t, period, _observation_end_day(t, observation_end))
+        return _cohorts_ibis(_only_customers(t, customers), period, _observation_end_day(t, observation_end))
     with duck:
         obs = _to_day_number(observation_end, "observation_end") if observation_end is not None else _last_day_sql(duck)
+        only = _only_customers_sql(duck, customers)
         last_p = _ordinal_of(_EPOCH + pd.Timedelta(days=obs), period)
         start = _period_start_sql("cohort", period)
         next_start = _period_start_sql("cohort + k + 1", period)
@@ -710,7 +741,7 @@ def cohort_counts(
         query = f"""
         WITH cp AS (
             SELECT customer_id, {ordinal} AS p, count(*) FILTER (WHERE amount >= 0) AS n, sum(amount) AS rev
-            FROM ({duck.sql}) WHERE {_DAY_SQL} <= {_date_sql(obs)} GROUP BY ALL
+            FROM ({duck.sql}) WHERE {_DAY_SQL} <= {_date_sql(obs)}{only} GROUP BY ALL
         ), first AS (
             SELECT customer_id, min(p) FILTER (WHERE n > 0) AS cohort FROM cp GROUP BY ALL
         ), cells AS (

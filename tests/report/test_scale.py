@@ -42,6 +42,14 @@ def test_sample_is_drawn_once_above_the_threshold_and_recorded(small):
     full = study.panel()
     pd.testing.assert_frame_equal(panel.reset_index(drop=True),
                                   full[full["customer_id"].isin(sample.ids)].reset_index(drop=True))
+    cal = study.calibration_summary
+    pd.testing.assert_frame_equal(study.model_calibration_summary, cal[cal.index.isin(sample.ids)])
+    assert study.calibration_customers == len(cal)
+    from cxlab.data import cohort_counts
+
+    tx = small.transactions
+    pd.testing.assert_frame_equal(study.model_cohorts("D"), cohort_counts(
+        tx[tx["customer_id"].isin(sample.ids)], period="D", observation_end=study.window_end))
     # at or below twice the size (or with 0): every customer, and the frames are the study's own
     for size in (n // 2, 0):
         other = make_study(small, customer_sample_size=size)

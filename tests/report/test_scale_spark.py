@@ -24,7 +24,7 @@ from report_helpers import render  # noqa: E402
 
 pytestmark = pytest.mark.spark
 
-SAMPLE = 400  # 1,200 customers: the sample of 400 is drawn
+SAMPLE = 250  # 800 customers: the sample of 250 is drawn
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +66,7 @@ def _study(ds, transactions):
 def test_report_metrics_equal_on_spark_and_duckdb(spark):
     from cxlab.datasets import make_demo_dataset
 
-    ds = make_demo_dataset(1200, seed=5)
+    ds = make_demo_dataset(800, seed=5)
     tx = ds.transactions[["customer_id", "timestamp", "amount"]]
     duck = render(_study(ds, tx))
     on_spark = render(_study(ds, spark.createDataFrame(tx)))

@@ -265,10 +265,10 @@ def _holdout(ctx) -> None:
 
 def _calibration_scale(study) -> float:
     """Calibration customers each model customer stands for (1 without a sample): the holdout's totals and
-    the tracking plot (whose actual purchases are every customer's) are shown for the whole client."""
+    the tracking plot (the sample's predicted and actual purchases) are shown for the whole client."""
     if study.sample is None:
         return 1.0
-    return len(study.calibration_summary) / max(len(study.model_calibration_summary), 1)
+    return study.calibration_customers / max(len(study.model_calibration_summary), 1)
 
 
 def _holdout_plot(ctx, model, calib: pd.DataFrame, cal: pd.Timestamp, err: float) -> None:
@@ -285,7 +285,7 @@ def _holdout_plot(ctx, model, calib: pd.DataFrame, cal: pd.Timestamp, err: float
 
     study, t, fmt = ctx.study, ctx.texts, ctx.fmt
     start = cal + pd.Timedelta(days=1)
-    daily = study.cohorts("D")
+    daily = study.model_cohorts("D")  # the model's customers (the sample's, when there is one)
     daily = daily[daily["cohort"] <= cal]
     track = tracking_data(model, calib, daily, calibration_end=cal, start=start)
     holdout_days = (study.window_end - cal).days
@@ -294,8 +294,9 @@ def _holdout_plot(ctx, model, calib: pd.DataFrame, cal: pd.Timestamp, err: float
         return
     # weeks end on the 7th day after the start; the last week may be cut by the window's end
     ends = np.minimum(track["week"].to_numpy(float) * 7.0, holdout_days) / 7.0
-    predicted = model.expected_purchases(ends, calib).sum(axis=1) * _calibration_scale(study)
-    actual = track["actual"].to_numpy(float).cumsum()
+    scale = _calibration_scale(study)
+    predicted = model.expected_purchases(ends, calib).sum(axis=1) * scale
+    actual = track["actual"].to_numpy(float).cumsum() * scale
     fig, ax = plt.subplots(figsize=(8, 3.8))
     ax.plot(ends, actual, color="black", lw=2, label="actual")
     ax.plot(ends, predicted, color="tab:blue", ls="--", lw=2, label="model")

@@ -213,11 +213,14 @@ def _behaviour(ctx, surveys: pd.DataFrame) -> None:
         ctx.text("behaviour_unavailable", reason=study.churn.reason)
         return
     horizon_text = ctx.tr("horizon", months=study.horizon_months)
-    customers = study.customers
+    # per-customer models (Kaplan-Meier and Cox by NPS group): on the study's customer sample when there is one
+    customers = study.model_customers
+    if study.sample is not None:
+        surveys = surveys[surveys["customer_id"].isin(study.sample.ids)]
     adjust = study.adjust_for or None
     try:
         res = sv.nps_behaviour(
-            surveys, study.durations, study.customer_summary,
+            surveys, study.model_durations, study.model_summary,
             customers=None if customers is None else customers.reset_index(drop=True), adjust_for=adjust,
             horizon=study.horizon_days, unit=study.duration_unit, summary_unit=study.unit,
         )
@@ -225,6 +228,7 @@ def _behaviour(ctx, surveys: pd.DataFrame) -> None:
         ctx.text("behaviour_unavailable", reason=str(exc))
         return
     ctx.how_to_read("behaviour_how", horizon=horizon_text)
+    ctx.sample_note()
     churn_rule = (ctx.tr("behaviour_contract") if study.churn.kind == "contractual"
                   else ctx.tr("behaviour_transactions", days=fmt.int(study.churn.threshold_days)))
     ctx.text("behaviour_intro", rule=churn_rule, followed=ctx.tr(
