@@ -108,3 +108,41 @@ def test_every_section_records_its_seconds_and_peak_memory(small):
     # a section that uses the sample says so, once (the Cox model's)
     notes = [html for kind, html in ctx.blocks if kind == "note" and "cx-sample" in html]
     assert len(notes) == 1 and "600" in notes[0]
+
+
+@pytest.fixture(scope="module")
+def large():
+    """A 150,000-customer client: the default sample (50,000) is drawn."""
+    from cxlab.datasets import make_demo_dataset
+
+    return make_demo_dataset(150_000, seed=8)
+
+
+def _clv(study, summary):
+    from cxlab.ltv import BGNBD, GammaGamma, customer_lifetime_value
+
+    return customer_lifetime_value(BGNBD().fit(summary), GammaGamma().fit(summary), summary,
+                                   horizon_months=study.horizon_months, discount_rate=study.monthly_discount_rate,
+                                   unit=study.unit, margin=study.margin_rate)["clv"]
+
+
+def test_sampled_models_agree_with_every_customer_within_the_sampling_error(large):
+    """The LTV and Cox estimates the sampled report shows, against the same models on all 150,000."""
+    from cxlab.survival import fit_cox
+
+    study = make_study(large, churn_threshold_days=90)
+    sample = study.sample
+    assert sample.size == 50_000 and sample.population == len(study.customer_summary)
+
+    full_clv = _clv(study, study.customer_summary)
+    mean, lo, hi = sample.mean_interval(_clv(study, study.model_summary))
+    assert lo <= full_clv.mean() <= hi, (full_clv.mean(), lo, hi)
+    assert (hi - lo) / mean < 0.1  # an interval that says something
+
+    def cox(durations):
+        frame = durations[["duration", "event"]].join(study.customers["acquisition_channel"].astype(str))
+        return fit_cox(frame, covariates=["acquisition_channel"], check_ph=False).hazard_ratios
+
+    full, sampled = cox(study.durations), cox(study.model_durations)
+    inside = (sampled["hr_ci_low"] <= full["hazard_ratio"]) & (full["hazard_ratio"] <= sampled["hr_ci_high"])
+    assert inside.all(), pd.concat([full["hazard_ratio"], sampled[["hr_ci_low", "hr_ci_high"]]], axis=1)
