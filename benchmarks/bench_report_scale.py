@@ -11,11 +11,13 @@ id prefix, written once to ``benchmarks/_data/report_<customers>/`` (gitignored)
 transactions as Parquet files read in place by DuckDB (``engine: duckdb``), customers and
 surveys as Parquet tables. 10M customers give about 86M transaction rows.
 
-The report runs as ``cxlab report`` in a subprocess (``--root`` a throw-away project); its
-``run.json`` gives the seconds and the peak memory of every stage (``resources``: loading
-the data and the study's facts, then each section), printed with the totals against the
-goals. The benchmark's own peak is the report process tree's (``ru_maxrss`` of the
-children: the CLI and the Jupyter kernel that runs the sections).
+The report runs as ``cxlab report`` in a subprocess (``--root`` a throw-away project, DuckDB's
+``memory_limit`` 4 GB, no per-cell timeout short of two hours); its ``run.json`` gives the
+seconds and the peak memory of every stage (``resources``: loading the data, each section,
+the tables, the page and the PDF), printed with the totals against the goals. The peak is
+the larger of the kernel's stage peaks (``VmHWM``, reset at each stage) and the runner's
+``ru_maxrss``. While it runs, ``stages.json`` in the run's temporary folder shows the stages
+finished so far.
 
     python benchmarks/bench_report_scale.py [--customers 10000000] [--sample 50000]
 """
@@ -124,7 +126,9 @@ def main() -> None:
     print(f"client {client.name}: {args.customers:,} customers, {rows:,} transaction rows, "
           f"{size:.2f} GiB Parquet (ready in {time.perf_counter() - t:.0f} s)")
     root = make_root(client)
-    cmd = [sys.executable, "-m", "cxlab.cli", "report", client.name, "--root", str(root), "-p", f"lang={args.lang}"]
+    # a cell may run past the CLI's default 15 minutes on a loaded machine: the goal is checked here instead
+    cmd = [sys.executable, "-m", "cxlab.cli", "report", client.name, "--root", str(root), "-p", f"lang={args.lang}",
+           "--timeout", "7200"]
     if args.sample is not None:
         cmd += ["-p", f"customer_sample_size={args.sample}"]
     env = dict(os.environ)
@@ -156,9 +160,10 @@ def main() -> None:
         metrics = json.loads(metrics_file.read_text(encoding="utf-8"))
         print(f"customer sample: {metrics.get('study', {}).get('sample')}")
         print("sections: " + ", ".join(f"{s['name']} {s['status']}" for s in metrics.get("sections", [])))
+    peak = max(peak_children, kernel_peak)  # the kernel is the runner's child: its own stages say its peak
     print(f"status {run.get('status', proc.returncode)}; total {wall:.0f} s (goal < {GOAL_SECONDS} s: "
-          f"{'met' if wall < GOAL_SECONDS else 'NOT met'}); peak RSS of the report processes {peak_children:.2f} GiB "
-          f"(goal < {GOAL_GIB:.0f} GiB: {'met' if peak_children < GOAL_GIB else 'NOT met'})")
+          f"{'met' if wall < GOAL_SECONDS else 'NOT met'}); peak RSS {peak:.2f} GiB (kernel {kernel_peak:.2f}, "
+          f"runner {peak_children:.2f}; goal < {GOAL_GIB:.0f} GiB: {'met' if peak < GOAL_GIB else 'NOT met'})")
 
 
 if __name__ == "__main__":

@@ -613,6 +613,8 @@ class ReportContext:
             self.resources[name] = {"seconds": round(time.perf_counter() - t0, 3),
                                     "peak_rss_gib": round(_peak_rss_gib(), 3)}
             self._stage = None
+            if self.output_dir is not None:  # progress of a long run, readable while it runs (or if stopped)
+                write_json_atomic(self.output_dir / "stages.json", self.resources)
 
     def begin_section(self, name: str) -> None:
         """Called by the section registry around ``build(ctx)``."""

@@ -295,6 +295,7 @@ def render_report(
         mark = time.perf_counter()
         kernel_metrics = json.loads((tmp / "kernel-metrics.json").read_text(encoding="utf-8"))
         (tmp / "kernel-metrics.json").unlink()
+        (tmp / "stages.json").unlink(missing_ok=True)  # the progress file: run.json has the stages now
         versions = library_versions()
         footer = footer_html(cfg, fingerprint, versions, run_id=run_id, started=started,
                              duration_s=time.perf_counter() - t0, template_sha=template_sha,
