@@ -22,7 +22,7 @@ if not (shutil.which("java") or os.environ.get("JAVA_HOME")):
 
 from report_helpers import render  # noqa: E402
 
-pytestmark = pytest.mark.spark
+pytestmark = [pytest.mark.spark, pytest.mark.slow]  # two whole reports and a Spark session: ~1 minute
 
 SAMPLE = 250  # 800 customers: the sample of 250 is drawn
 
