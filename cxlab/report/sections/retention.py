@@ -162,7 +162,10 @@ def _lifetime(ctx) -> None:
             ctx.text("one_time_text", share=fmt.pct(one_time), days=fmt.int(study.churn.threshold_days))
             ctx.metric("one_time_buyer_share", one_time)
         ctx.how_to_read("km_repeat_how")
-        frame = frame.loc[frame.index.intersection(repeat)]
+        if frame.index.equals(summary.index):  # durations from the summary: same customers, same order
+            frame = frame[summary["frequency"].to_numpy() > 0]
+        else:
+            frame = frame.loc[frame.index.intersection(repeat)]
     frame = frame.copy()
     group_col = None
     cust = study.customers

@@ -145,8 +145,8 @@ def _xyz(ctx, summary: pd.DataFrame, abc) -> None:
     panel_end = _last_complete_month_end(study.window_end)
     # each customer's months and the mean and spread of purchases a month, from the engine: the panel
     # itself (a row per customer and month) is never laid out
+    # (its customers bought by the panel's end, so all are in the window's summary)
     moments = study.period_moments(panel_end)
-    moments = moments[moments.index.isin(summary.index)]
     # every customer's months run to the panel's end: the longest history spans all the months
     months = int(moments["periods"].max()) if len(moments) else 0
 
