@@ -126,7 +126,6 @@ def _clv(study, summary):
                                    unit=study.unit, margin=study.margin_rate)["clv"]
 
 
-@pytest.mark.slow  # a 150,000-customer client and its models fitted twice: ~30 s
 def test_sampled_models_agree_with_every_customer_within_the_sampling_error(large):
     """The LTV and Cox estimates the sampled report shows, against the same models on all 150,000."""
     from cxlab.survival import fit_cox
