@@ -284,11 +284,16 @@ def _behaviour(ctx, surveys: pd.DataFrame) -> None:
         ctx.metric("detractor_churn_hazard_ratio", float(d["hazard_ratio"]), ci=(d["ci_low"], d["ci_high"]))
     rs = res.revenue_at_stake
     if rs is not None and np.isfinite(rs["revenue_at_stake"]):
-        ctx.text("at_stake_text", value=fmt.money(rs["revenue_at_stake"]), lo=fmt.money(rs["ci_low"]),
-                 hi=fmt.money(rs["ci_high"]), n=fmt.int(rs["active_detractors"]),
-                 annual=fmt.money(rs["annual_revenue_active_detractors"]), horizon=horizon_text,
+        # a sample's totals stand for the whole client: scaled by customers per sampled customer (the
+        # interval then carries the model's uncertainty; the sample's own variation of the detractors'
+        # revenue is not in it)
+        scale = 1.0 / study.sample.fraction if study.sample is not None else 1.0
+        ctx.text("at_stake_text", value=fmt.money(rs["revenue_at_stake"] * scale), lo=fmt.money(rs["ci_low"] * scale),
+                 hi=fmt.money(rs["ci_high"] * scale), n=fmt.int(round(rs["active_detractors"] * scale)),
+                 annual=fmt.money(rs["annual_revenue_active_detractors"] * scale), horizon=horizon_text,
                  excess=fmt.pp(rs["excess_churn_probability"]))
-        ctx.metric("detractor_revenue_at_stake", float(rs["revenue_at_stake"]), ci=(rs["ci_low"], rs["ci_high"]))
+        ctx.metric("detractor_revenue_at_stake", float(rs["revenue_at_stake"]) * scale,
+                   ci=(rs["ci_low"] * scale, rs["ci_high"] * scale))
     ctx.caveat("behaviour_caveat")
 
 
