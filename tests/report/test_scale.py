@@ -146,3 +146,15 @@ def test_sampled_models_agree_with_every_customer_within_the_sampling_error(larg
     full, sampled = cox(study.durations), cox(study.model_durations)
     inside = (sampled["hr_ci_low"] <= full["hazard_ratio"]) & (full["hazard_ratio"] <= sampled["hr_ci_high"])
     assert inside.all(), pd.concat([full["hazard_ratio"], sampled[["hr_ci_low", "hr_ci_high"]]], axis=1)
+
+
+def test_the_sample_is_stated_in_both_languages(small):
+    from report_helpers import text_of
+    from test_localisation import ALLOWED, _latin_words
+
+    en = text_of(render(make_study(small, customer_sample_size=600), "overview"))
+    assert "Customer sample." in en and "600" in en
+    ru_ctx = render(make_study(small, lang="ru", customer_sample_size=600), "overview", "retention")
+    ru = text_of(ru_ctx)
+    assert "Выборка клиентов." in ru and "Выборка." in ru
+    assert not _latin_words(ru) - ALLOWED, _latin_words(ru) - ALLOWED
