@@ -211,7 +211,10 @@ def churn_threshold_analysis(
     gaps : DataFrame
         Output of :func:`cxlab.data.interpurchase_gaps`: ``customer_id``, ``gap``
         (>= 0, in the unit it was built with) and ``censored`` (True for each
-        customer's open gap from the last purchase to observation end).
+        customer's open gap from the last purchase to observation end). Or the
+        same pauses counted by length, :func:`cxlab.data.interpurchase_gap_counts`
+        (``gap``, ``censored``, ``count``; one censored gap per customer), which
+        gives the same analysis at the size of the distribution instead of the log.
     candidates : sequence of float, optional
         Thresholds to tabulate; default 20 evenly spaced values up to the 99th
         gap percentile, plus the recommended ones.
@@ -220,7 +223,9 @@ def churn_threshold_analysis(
     unit : str
         Label of the gap unit.
     """
-    missing = [c for c in ("customer_id", "gap", "censored") if c not in getattr(gaps, "columns", [])]
+    counted = "count" in getattr(gaps, "columns", []) and "customer_id" not in gaps.columns
+    needed = ("gap", "censored", "count") if counted else ("customer_id", "gap", "censored")
+    missing = [c for c in needed if c not in getattr(gaps, "columns", [])]
     if missing:
         raise ValueError(f"gaps is missing column(s) {missing}; expected cxlab.data.interpurchase_gaps output")
     g = pd.to_numeric(gaps["gap"], errors="coerce").to_numpy(float)
@@ -229,18 +234,20 @@ def churn_threshold_analysis(
     if (g < 0).any():
         raise ValueError("gaps column 'gap' must be >= 0")
     censored = gaps["censored"].astype(bool).to_numpy()
-    if not (~censored).any():
+    count = gaps["count"].to_numpy(dtype=np.int64) if counted else np.ones(len(g), dtype=np.int64)
+    if not (~censored & (count > 0)).any():
         raise ValueError("gaps has no completed gap (every customer bought once); the gap distribution "
                          "is not estimable")
-    open_per_customer = pd.Series(censored).groupby(gaps["customer_id"].to_numpy()).sum()
-    if (open_per_customer > 1).any():
-        cid = open_per_customer.index[open_per_customer > 1][0]
-        raise ValueError(f"customer {cid!r} has more than one censored (open) gap; expected exactly one")
+    if not counted:
+        open_per_customer = pd.Series(censored).groupby(gaps["customer_id"].to_numpy()).sum()
+        if (open_per_customer > 1).any():
+            cid = open_per_customer.index[open_per_customer > 1][0]
+            raise ValueError(f"customer {cid!r} has more than one censored (open) gap; expected exactly one")
 
-    tab = aggregate_durations(g, ~censored)
+    tab = aggregate_durations(g, ~censored, weights=count.astype(np.float64) if counted else None)
     t, s, _, _ = _km_from_table(tab)
     curve = pd.DataFrame({"gap": t, "survival": s})
-    open_gaps = g[censored]
+    open_gaps = np.repeat(g[censored], count[censored])  # one a customer: the log's customers, not its rows
 
     partial = ChurnThresholdAnalysis(curve, None, None, unit, 0, 0, 0, open_gaps)
     rec_rows = []
@@ -256,7 +263,7 @@ def churn_threshold_analysis(
         rec_rows.append(row)
     recommended = pd.DataFrame(rec_rows)
     if candidates is None:
-        top = float(np.nanpercentile(g[~censored], 99))
+        top = _percentile(g[~censored], count[~censored], 99)
         candidates = np.unique(np.concatenate([np.linspace(0, top, 21)[1:],
                                                recommended["threshold"].dropna().to_numpy()]))
     cand = np.asarray(sorted(candidates), dtype=float)
@@ -265,9 +272,21 @@ def churn_threshold_analysis(
         "false_churn_rate": _survival_at(curve, cand),
         "share_flagged": [float(np.mean(open_gaps > x)) if open_gaps.size else np.nan for x in cand],
     })
-    return ChurnThresholdAnalysis(curve, tradeoff, recommended, unit,
-                                  int(gaps["customer_id"].nunique()), int((~censored).sum()), int(censored.sum()),
-                                  open_gaps)
+    n_customers = int(count[censored].sum()) if counted else int(gaps["customer_id"].nunique())
+    return ChurnThresholdAnalysis(curve, tradeoff, recommended, unit, n_customers, int(count[~censored].sum()),
+                                  int(count[censored].sum()), open_gaps)
+
+
+def _percentile(values: np.ndarray, counts: np.ndarray, q: float) -> float:
+    """``np.percentile(np.repeat(values, counts), q)`` (linear interpolation) without the repeated array."""
+    order = np.argsort(values, kind="stable")
+    v, c = values[order], counts[order]
+    keep = c > 0
+    v, ends = v[keep], np.cumsum(c[keep])  # sorted value k of the repeated array is v[searchsorted(ends, k, "right")]
+    h = (ends[-1] - 1) * q / 100.0
+    lo = int(np.floor(h))
+    at = np.searchsorted(ends, [lo, min(lo + 1, ends[-1] - 1)], side="right")
+    return float(v[at[0]] + (h - lo) * (v[at[1]] - v[at[0]]))
 
 
 def plot_churn_threshold(data, *, ax=None, mark_quantiles: bool = True):

@@ -279,6 +279,7 @@ PARAMETERS: dict[str, Parameter] = {
         Parameter("reward_rate", _parse_float, 0.0, "number", "loyalty rewards (points, discounts) as a share of members' revenue", _between(0, 1, hi_open=True), "0 <= rate < 1"),
         Parameter("breakage", _parse_float, 0.0, "number", "share of loyalty rewards never redeemed", _between(0, 1), "0 <= share <= 1"),
         Parameter("cx_shift_share", _parse_float, 0.10, "number", "share of a touchpoint's active detractors that the CX-value scenario moves to passives or promoters (0.10 = 10%)", _between(0, 1, lo_open=True), "0 < share <= 1"),
+        Parameter("customer_sample_size", _parse_int, 50_000, "integer", "customers the per-customer models (Cox, lifetime value, membership effects, loyalty uplift) are fitted on when the client has more than twice as many: a simple random sample with a fixed seed, its sampling error shown (0 = always every customer)", _between(0, 10**9), "0 to 1 000 000 000"),
         Parameter("observation_end", _parse_date, None, "date (YYYY-MM-DD) or none", "end of the observation window (default: last transaction)", _date_between(_FIRST_DATE, _LAST_DATE), "a date from 1990-01-01 to 2100-12-31"),
         Parameter("calibration_end", _parse_date, None, "date (YYYY-MM-DD) or none", "end of the calibration period for hold-out checks (default: the last third of the window, at most 52 weeks, is held out)", _date_between(_FIRST_DATE, _LAST_DATE), "a date from 1990-01-01 to 2100-12-31"),
     )

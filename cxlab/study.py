@@ -34,6 +34,13 @@ CX-value scenario             ``cx_shift_share`` of a touchpoint's active detrac
 loyalty members               customers whose ``loyalty_join_date`` falls in the window
 observed confounders          the acquisition channel (when known for all, 2 to 12 levels): every
                               comparison of groups of customers adjusts for it
+customer sample               with more than twice ``customer_sample_size`` customers (who bought
+                              in the window), the per-customer models (Cox, membership effects,
+                              loyalty uplift, BG/NBD and Gamma-Gamma fits and predictions) run on
+                              a simple random sample of that many, drawn with a fixed seed
+                              (:attr:`Study.sample`); the sections that use it say so and show
+                              its sampling error. Counts, totals, cohorts, segments and
+                              lifetime curves always use every customer
 ============================  ==================================================================
 
 The per-customer durations and churn flags, the customer summaries, cohort
@@ -54,12 +61,13 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Mapping
 
+import numpy as np
 import pandas as pd
 
 from cxlab._base import Result, Summary, to_builtin
 from cxlab.units import DAYS_PER_MONTH
 
-__all__ = ["CalibrationSplit", "ChurnDefinition", "SleepingRule", "Study", "open_study"]
+__all__ = ["CalibrationSplit", "ChurnDefinition", "CustomerSample", "SleepingRule", "Study", "open_study"]
 
 #: Holdout (weeks) the default calibration split needs; shorter windows get no split.
 MIN_HOLDOUT_WEEKS = 8
@@ -71,6 +79,10 @@ HOLDOUT_SHARE = 1 / 3
 ASSUMED_MARGIN_RATE = 0.30
 #: Quantile of the pause distribution the data-driven churn threshold is read at.
 CHURN_QUANTILE = 0.9
+#: Seed of the customer sample: the same client's data give the same sample in every run.
+SAMPLE_SEED = 20_261_205
+#: Two-sided 95 % normal quantile of the sampling errors shown.
+_Z95 = 1.959963984540054
 
 
 @dataclass(frozen=True)
@@ -174,6 +186,54 @@ class CalibrationSplit:
             "calibration_end": None if self.calibration_end is None else self.calibration_end.date().isoformat(),
             "source": self.source, "holdout_weeks": round(self.holdout_weeks, 3), "reason": self.reason,
         })
+
+
+@dataclass(frozen=True)
+class CustomerSample:
+    """The study's simple random sample of customers for the per-customer models.
+
+    Attributes
+    ----------
+    ids : Index
+        The sampled customer ids, in id order.
+    population : int
+        Customers sampled from (every customer with a purchase in the window).
+    seed : int
+        Seed of the draw (:data:`SAMPLE_SEED`).
+    """
+
+    ids: pd.Index
+    population: int
+    seed: int
+
+    @property
+    def size(self) -> int:
+        return len(self.ids)
+
+    @property
+    def fraction(self) -> float:
+        return self.size / self.population
+
+    def mean_interval(self, values: Any) -> tuple[float, float, float]:
+        """Mean of ``values`` (one per sampled customer) and its 95 % sampling interval.
+
+        Simple random sampling without replacement: the standard error of the
+        mean is ``s / sqrt(n) * sqrt(1 - n / N)`` (Cochran 1977, *Sampling
+        Techniques*, eq. 2.12), ``s`` the sample standard deviation.
+        """
+        x = np.asarray(values, dtype=float)
+        n = len(x)
+        mean = float(x.mean()) if n else float("nan")
+        se = float(x.std(ddof=1) / np.sqrt(n) * np.sqrt(1.0 - n / self.population)) if n > 1 else float("nan")
+        return mean, mean - _Z95 * se, mean + _Z95 * se
+
+    def total_interval(self, values: Any) -> tuple[float, float, float]:
+        """The population total estimated from the sample (``N`` times the mean) and its 95 % interval."""
+        return tuple(self.population * v for v in self.mean_interval(values))  # type: ignore[return-value]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"size": self.size, "population": self.population, "fraction": round(self.fraction, 6),
+                "seed": self.seed, "method": "simple random sample without replacement"}
 
 
 class Study(Result):
@@ -419,6 +479,9 @@ class Study(Result):
         (customers whose only rows are returns included)."""
         from cxlab.data import log_overview
 
+        last = self.overview["last"]
+        if pd.notna(last) and pd.Timestamp(last).normalize() <= self.window_end:
+            return dict(self.overview)  # the window holds the whole log: the same counts, no second pass
         return log_overview(self.data.transactions, observation_end=self.window_end)
 
     @cached_property
@@ -466,9 +529,128 @@ class Study(Result):
         """:class:`cxlab.churn.ChurnThresholdAnalysis` of the pauses (None if no pause ended)."""
         from cxlab.churn import churn_threshold_analysis
 
-        if not (~self.gaps["censored"].astype(bool)).any():
+        counts = self.gap_counts  # the pauses counted by length: the log's size never reaches pandas
+        if not (~counts["censored"].astype(bool) & (counts["count"] > 0)).any():
             return None
-        return churn_threshold_analysis(self.gaps, quantiles=(0.8, CHURN_QUANTILE, 0.95), unit="days")
+        return churn_threshold_analysis(counts, quantiles=(0.8, CHURN_QUANTILE, 0.95), unit="days")
+
+    @cached_property
+    def gap_counts(self) -> pd.DataFrame:
+        """The pauses between purchase days counted by length (:func:`cxlab.data.interpurchase_gap_counts`):
+        what the churn threshold is read from, at the size of the distribution instead of the log."""
+        from cxlab.data import interpurchase_gap_counts
+
+        return interpurchase_gap_counts(self.data.transactions, unit=self.duration_unit,
+                                        observation_end=self.window_end)
+
+    def period_moments(self, end: Any = None) -> pd.DataFrame:
+        """Each customer's periods, mean and spread of purchases per :attr:`period` up to ``end`` (default:
+        the window's end): :func:`cxlab.data.customer_period_moments`, the panel's moments without the panel."""
+        from cxlab.data import customer_period_moments
+
+        end = pd.Timestamp(end if end is not None else self.window_end)
+        return self._once(("moments", end), lambda: customer_period_moments(
+            self.data.transactions, period=self.period, end=end))
+
+    # ------------------------------------------------------------------ customer sample
+    @cached_property
+    def sample(self) -> CustomerSample | None:
+        """The customer sample of the per-customer models (None: every customer is used).
+
+        Drawn when more than twice ``customer_sample_size`` customers bought in the window:
+        ``customer_sample_size`` ids out of the summary's, in id order, with :data:`SAMPLE_SEED`.
+        """
+        size = int(self.params["customer_sample_size"])
+        ids = self.customer_summary.index
+        if size <= 0 or len(ids) <= 2 * size:
+            return None
+        rng = np.random.default_rng(SAMPLE_SEED)
+        chosen = np.sort(rng.choice(len(ids), size=size, replace=False))
+        return CustomerSample(ids[chosen], len(ids), SAMPLE_SEED)
+
+    @cached_property
+    def sample_transactions(self) -> pd.DataFrame | None:
+        """Every transaction of the sample's customers (:func:`cxlab.data.transactions_of`: one filtered
+        scan by the engine), the source of the sample's panels, summaries and cohorts; None without a sample."""
+        if self.sample is None:
+            return None
+        from cxlab.data import transactions_of
+
+        return transactions_of(self.data.transactions, self.sample.ids)
+
+    def sampled(self, frame: pd.DataFrame | None) -> pd.DataFrame | None:
+        """``frame`` (indexed by ``customer_id``, or with that column) restricted to the sample's customers;
+        the frame itself when there is no sample."""
+        if frame is None or self.sample is None:
+            return frame
+        if "customer_id" in frame.columns and frame.index.name != "customer_id":
+            return frame[frame["customer_id"].isin(self.sample.ids)]
+        return frame[frame.index.isin(self.sample.ids)]
+
+    @property
+    def model_summary(self) -> pd.DataFrame:
+        """:attr:`customer_summary` of the customers the per-customer models use (the sample, if any)."""
+        return self._once(("model_summary",), lambda: self.sampled(self.customer_summary))
+
+    @property
+    def model_calibration_summary(self) -> pd.DataFrame | None:
+        """:attr:`calibration_summary` of the customers the per-customer models use: with a sample, the
+        engine summarises the sample's customers only (the whole split summary is never computed)."""
+        if self.sample is None or not self.calibration.available:
+            return self.calibration_summary
+        from cxlab.data import customer_summary
+
+        return self._once(("model_calibration_summary",), lambda: customer_summary(
+            self.sample_transactions, unit=self.unit, calibration_end=self.calibration_end,
+            observation_end=self.window_end))
+
+    @property
+    def calibration_customers(self) -> int:
+        """Customers of the calibration period (first purchase on or before :attr:`calibration_end`)."""
+        if not self.calibration.available:
+            return 0
+        return int((self.customer_summary["first_purchase"] <= self.calibration_end).sum())
+
+    def model_cohorts(self, period: str | None = None) -> pd.DataFrame:
+        """:meth:`cohorts` of the customers the per-customer models use (the sample's, by the engine)."""
+        if self.sample is None:
+            return self.cohorts(period)
+        from cxlab.data import cohort_counts
+
+        period = period or self.period
+        return self._once(("model_cohorts", period), lambda: cohort_counts(
+            self.sample_transactions, period=period, observation_end=self.window_end))
+
+    @property
+    def model_durations(self) -> pd.DataFrame:
+        """:attr:`durations` of the customers the per-customer models use (the sample, if any)."""
+        return self._once(("model_durations",), lambda: self.sampled(self.durations))
+
+    @property
+    def model_customers(self) -> pd.DataFrame | None:
+        """:attr:`customers` of the customers the per-customer models use (the sample, if any;
+        customers without a purchase in the window are then left out)."""
+        return self._once(("model_customers",), lambda: self.sampled(self.customers))
+
+    def model_panel(self, period: str | None = None) -> pd.DataFrame:
+        """:meth:`panel` of the customers the per-customer models use: the engine filters the sample's
+        customers while it scans the log, so a large client's panel is never laid out whole."""
+        if self.sample is None:
+            return self.panel(period)
+        from cxlab.data import customer_period_panel
+
+        period = period or self.period
+        return self._once(("model_panel", period), lambda: customer_period_panel(
+            self.sample_transactions, period=period, end=self.window_end))
+
+    def model_purchase_days(self) -> pd.DataFrame | None:
+        """Purchase days (:func:`cxlab.data.purchase_days`) of the sample's customers, read by the engine
+        for them only; None without a sample (a model then reads every customer's days itself)."""
+        if self.sample is None:
+            return None
+        from cxlab.data import purchase_days
+
+        return self._once(("model_purchase_days",), lambda: purchase_days(self.sample_transactions))
 
     # ------------------------------------------------------------------ churn
     @cached_property
@@ -518,10 +700,11 @@ class Study(Result):
                                          unit=self.duration_unit)
         if churn.kind == "unavailable":
             raise ValueError(f"churn is not defined for this study: {churn.reason}")
-        from cxlab.data import churn_durations
+        from cxlab.data import durations_from_summary
 
-        return churn_durations(self.data.transactions, threshold=churn.threshold_days, unit=self.duration_unit,
-                               observation_end=self.window_end)
+        # each customer's first and last purchase day are in the summary already: no second pass over the log
+        return durations_from_summary(self.customer_summary, threshold=churn.threshold_days,
+                                      unit=self.duration_unit, observation_end=self.window_end)
 
     @cached_property
     def nps_behaviour(self) -> Any:
@@ -533,8 +716,11 @@ class Study(Result):
             raise ValueError("no survey answers in the window")
         if not self.churn.available:
             raise ValueError(f"churn is not defined for this study: {self.churn.reason}")
-        customers = self.customers
-        return nps_behaviour(self.surveys, self.durations, self.customer_summary,
+        # Kaplan-Meier and Cox by NPS group are per-customer models: on the customer sample when there is one
+        surveys, customers = self.surveys, self.model_customers
+        if self.sample is not None:
+            surveys = surveys[surveys["customer_id"].isin(self.sample.ids)]
+        return nps_behaviour(surveys, self.model_durations, self.model_summary,
                              customers=None if customers is None else customers.reset_index(drop=True),
                              adjust_for=self.adjust_for or None, horizon=self.horizon_days,
                              unit=self.duration_unit, summary_unit=self.unit)
@@ -558,6 +744,7 @@ class Study(Result):
             "churn": self.churn.to_dict(),
             "sleeping": self.sleeping.to_dict(),
             "adjust_for": self.adjust_for,
+            "sample": self.sample.to_dict() if self.sample is not None else None,
             "currency": self.currency, "lang": self.lang,
         })
 

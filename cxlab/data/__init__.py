@@ -13,14 +13,18 @@ from cxlab.data.aggregate import (
     activity_around,
     churn_durations,
     cohort_counts,
+    customer_period_moments,
     customer_period_panel,
     customer_summary,
     discount_calendar,
     discount_cells,
+    durations_from_summary,
+    interpurchase_gap_counts,
     interpurchase_gaps,
     log_overview,
     period_start,
     purchase_days,
+    transactions_of,
     transactions_table,
 )
 from cxlab.data.contract import CAMPAIGNS, CUSTOMERS, SURVEYS, TABLES, TRANSACTIONS

@@ -53,10 +53,14 @@ __all__ = [
     "customer_summary",
     "cohort_counts",
     "customer_period_panel",
+    "customer_period_moments",
     "interpurchase_gaps",
+    "interpurchase_gap_counts",
     "purchase_days",
     "churn_durations",
     "activity_around",
+    "durations_from_summary",
+    "transactions_of",
     "period_start",
     "discount_calendar",
     "discount_cells",
@@ -433,6 +437,45 @@ def _runs(column: Any) -> tuple[np.ndarray, np.ndarray]:
     return column.take(starts).to_pandas(deduplicate_objects=False).to_numpy(), np.diff(np.append(starts, n))
 
 
+def _only_customers_sql(duck: _Duck, customers: Any) -> str:
+    """`` AND customer_id IN (...)`` for a set of customer ids ("" for None): the ids are registered on
+    the connection as a one-column view, so DuckDB semi-joins them while it scans (no id list in the SQL)."""
+    if customers is None:
+        return ""
+    view = ibis.util.gen_name("cxlab_customers")
+    duck.con.register(view, pd.DataFrame({"customer_id": pd.Index(customers).unique()}))
+    return f" AND customer_id IN (SELECT customer_id FROM {engines.sql_name(view)})"
+
+
+def _only_customers(t: ir.Table, customers: Any) -> ir.Table:
+    """``t`` restricted to ``customers`` (the Ibis route of :func:`_only_customers_sql`)."""
+    if customers is None:
+        return t
+    return t.filter(t.customer_id.isin(pd.Index(customers).unique().tolist()))
+
+
+def transactions_of(transactions: Any, customers: Any) -> pd.DataFrame:
+    """The transactions of ``customers`` (ids) as a pandas frame: ``customer_id``, ``timestamp``, ``amount``.
+
+    One filtered scan by the engine; the frame is a transaction source like any
+    other, so a sample's panels, summaries and cohorts are then computed from
+    it (by DuckDB, in memory) instead of scanning the whole log once for each.
+    Time stamps come back as the engine counts days: wall-clock time without a
+    zone on DuckDB, the session's zone on other engines.
+    """
+    duck = _duck(transactions)
+    if duck is None:
+        t = _only_customers(transactions_table(transactions), customers)
+        frame = _pandas(t.select("customer_id", "timestamp", "amount").to_pyarrow())
+    else:
+        with duck:
+            frame = _frame(duck, f"SELECT customer_id, CAST(ts AS TIMESTAMP_NS) AS timestamp, amount "
+                                 f"FROM ({duck.sql}) WHERE TRUE{_only_customers_sql(duck, customers)}")
+    if isinstance(frame["timestamp"].dtype, pd.DatetimeTZDtype):  # an engine's instants, in its session zone
+        frame["timestamp"] = frame["timestamp"].dt.tz_localize(None)
+    return frame
+
+
 # ----------------------------------------------------------------------------- overview
 def log_overview(transactions: Any, *, observation_end: Any = None) -> dict[str, Any]:
     """Size and span of a transaction log, computed by its engine.
@@ -521,6 +564,7 @@ def customer_summary(
     observation_end: Any = None,
     calibration_end: Any = None,
     merge_same_day: bool = True,
+    customers: Any = None,
 ) -> pd.DataFrame:
     """Per-customer recency/frequency/monetary summary, with an optional holdout split.
 
@@ -543,6 +587,9 @@ def customer_summary(
         ``True`` is supported: the published models are all fitted this way and
         merging is what makes ``frequency`` comparable across clients whose
         logs record receipts or order lines.
+    customers : ids, optional
+        Summarise only these customers (the engine filters while it scans:
+        a sample's summary costs a fraction of the whole one).
 
     Returns
     -------
@@ -565,11 +612,12 @@ def customer_summary(
         t = transactions_table(transactions)
         obs = _observation_end_day(t, observation_end)
         cal = _calibration_day(calibration_end, obs)
-        return _summary_ibis(t, days_per_unit, obs, cal, calibration_end is not None)
+        return _summary_ibis(_only_customers(t, customers), days_per_unit, obs, cal, calibration_end is not None)
     with duck:
         obs = _to_day_number(observation_end, "observation_end") if observation_end is not None else _last_day_sql(duck)
         cal = _calibration_day(calibration_end, obs)
-        return _summary_sql(duck, days_per_unit, obs, cal, calibration_end is not None)
+        return _summary_sql(duck, days_per_unit, obs, cal, calibration_end is not None,
+                            _only_customers_sql(duck, customers))
 
 
 def _calibration_day(calibration_end: Any, obs: int) -> int:
@@ -582,7 +630,7 @@ def _calibration_day(calibration_end: Any, obs: int) -> int:
     return cal
 
 
-def _summary_sql(duck: _Duck, days_per_unit: float, obs: int, cal: int, holdout: bool) -> pd.DataFrame:
+def _summary_sql(duck: _Duck, days_per_unit: float, obs: int, cal: int, holdout: bool, only: str = "") -> pd.DataFrame:
     """customer_summary as one DuckDB query: customer-days, then customers; every column computed there."""
     u, cal_date = _float_sql(days_per_unit), _date_sql(cal)
     bought = f"value IS NOT NULL AND d <= {cal_date}"
@@ -599,7 +647,7 @@ def _summary_sql(duck: _Duck, days_per_unit: float, obs: int, cal: int, holdout:
     query = f"""
     WITH days AS (
         SELECT customer_id, {_DAY_SQL} AS d, sum(amount) FILTER (WHERE amount >= 0) AS value, sum(amount) AS net
-        FROM ({duck.sql}) WHERE {_DAY_SQL} <= {_date_sql(obs)} GROUP BY ALL
+        FROM ({duck.sql}) WHERE {_DAY_SQL} <= {_date_sql(obs)}{only} GROUP BY ALL
     ), per AS (
         SELECT customer_id,
             min(d) FILTER (WHERE {bought}) AS f, max(d) FILTER (WHERE {bought}) AS l,
@@ -682,6 +730,7 @@ def cohort_counts(
     *,
     period: str = "M",
     observation_end: Any = None,
+    customers: Any = None,
 ) -> pd.DataFrame:
     """Acquisition cohort × period activity, tidy.
 
@@ -697,14 +746,16 @@ def cohort_counts(
     ``transactions`` (non-negative transaction rows), ``revenue`` (net of
     returns), ``cohort_size``, ``complete`` (the period ends on or before
     ``observation_end``). Cells without activity are present with zeros.
+    ``customers`` (ids), if given: the cohorts of those customers only.
     """
     ordinal = _ordinal_sql(period)  # checks `period`
     duck = _duck(transactions)
     if duck is None:
         t = transactions_table(transactions)
-        return _cohorts_ibis(t, period, _observation_end_day(t, observation_end))
+        return _cohorts_ibis(_only_customers(t, customers), period, _observation_end_day(t, observation_end))
     with duck:
         obs = _to_day_number(observation_end, "observation_end") if observation_end is not None else _last_day_sql(duck)
+        only = _only_customers_sql(duck, customers)
         last_p = _ordinal_of(_EPOCH + pd.Timedelta(days=obs), period)
         start = _period_start_sql("cohort", period)
         next_start = _period_start_sql("cohort + k + 1", period)
@@ -715,7 +766,7 @@ def cohort_counts(
         query = f"""
         WITH cp AS (
             SELECT customer_id, {ordinal} AS p, count(*) FILTER (WHERE amount >= 0) AS n, sum(amount) AS rev
-            FROM ({duck.sql}) WHERE {_DAY_SQL} <= {_date_sql(obs)} GROUP BY ALL
+            FROM ({duck.sql}) WHERE {_DAY_SQL} <= {_date_sql(obs)}{only} GROUP BY ALL
         ), first AS (
             SELECT customer_id, min(p) FILTER (WHERE n > 0) AS cohort FROM cp GROUP BY ALL
         ), cells AS (
@@ -779,12 +830,15 @@ def customer_period_panel(
     period: str = "M",
     start: Any = None,
     end: Any = None,
+    customers: Any = None,
 ) -> pd.DataFrame:
     """Customer × calendar-period panel of transactions and revenue, zero-filled.
 
     Each customer has one row for every period from the period of the first
     purchase (or ``start``, if later) to ``end`` (default: the period of the
-    last transaction), so "no purchase" is an explicit zero.
+    last transaction), so "no purchase" is an explicit zero. ``customers``
+    (ids), if given, keeps only those customers: the engine filters while it
+    scans, so a sample's panel of a large log never holds the whole log.
 
     Returns
     -------
@@ -796,10 +850,11 @@ def customer_period_panel(
     start_p = _ordinal_of(start, period) if start is not None else None
     duck = _duck(transactions)
     if duck is None:
-        return _panel_ibis(transactions_table(transactions), period, start_p, end)
+        return _panel_ibis(_only_customers(transactions_table(transactions), customers), period, start_p, end)
     with duck:
         end_day = _to_day_number(end, "end") if end is not None else _last_day_sql(duck)
         end_p = _ordinal_of(_EPOCH + pd.Timedelta(days=end_day), period)
+        only = _only_customers_sql(duck, customers)
         # The engine returns only the sparse part, as integers: each customer-period with activity,
         # the customer's position in id order (`code`) and first period; the id itself only on the
         # customer's first-period row. The zero-filled grid is laid out in numpy: shipping every
@@ -807,7 +862,7 @@ def customer_period_panel(
         query = f"""
         WITH cp AS (
             SELECT customer_id, {ordinal} AS p, count(*) FILTER (WHERE amount >= 0) AS n, sum(amount) AS rev
-            FROM ({duck.sql}) WHERE {ordinal} <= {end_p} GROUP BY ALL
+            FROM ({duck.sql}) WHERE {ordinal} <= {end_p}{only} GROUP BY ALL
         ), first AS (
             SELECT customer_id, first_p, row_number() OVER (ORDER BY customer_id) - 1 AS code
             FROM (SELECT customer_id, min(p) FILTER (WHERE n > 0) AS first_p FROM cp GROUP BY ALL)
@@ -909,7 +964,7 @@ def _panel_ibis(t: ir.Table, period: str, start_p: int | None, end: Any) -> pd.D
 
 
 # ----------------------------------------------------------------------------- purchase days
-def purchase_days(transactions: Any, *, observation_end: Any = None) -> pd.DataFrame:
+def purchase_days(transactions: Any, *, observation_end: Any = None, customers: Any = None) -> pd.DataFrame:
     """The distinct purchase days of every customer, in customer and day order.
 
     The input of models that need each purchase's date (time-varying
@@ -920,11 +975,12 @@ def purchase_days(transactions: Any, *, observation_end: Any = None) -> pd.DataF
     Returns
     -------
     DataFrame ``customer_id`` (as the source holds it), ``day`` (int64, days
-    since 1970-01-01), with purchases up to ``observation_end`` if given.
+    since 1970-01-01), with purchases up to ``observation_end`` if given, of
+    the ``customers`` (ids) only if given (filtered by the engine).
     """
     duck = _duck(transactions)
     if duck is None:
-        t = transactions_table(transactions)
+        t = _only_customers(transactions_table(transactions), customers)
         days = _purchase_days(t)
         if observation_end is not None:
             days = days.filter(days.day <= _to_day_number(observation_end, "observation_end"))
@@ -936,6 +992,7 @@ def purchase_days(transactions: Any, *, observation_end: Any = None) -> pd.DataF
         with duck:
             where = f" AND {_DAY_SQL} <= {_date_sql(_to_day_number(observation_end, 'observation_end'))}" \
                 if observation_end is not None else ""
+            where += _only_customers_sql(duck, customers)
             table = duck.arrow(f"""
             SELECT DISTINCT customer_id, {_DAY_SQL} - DATE '1970-01-01' AS day FROM ({duck.sql})
             WHERE amount >= 0{where} ORDER BY customer_id, day
@@ -1006,6 +1063,110 @@ def _gaps_ibis(t: ir.Table, days_per_unit: float, obs: int) -> pd.DataFrame:
     return df
 
 
+def interpurchase_gap_counts(
+    transactions: Any,
+    *,
+    unit: str = "D",
+    observation_end: Any = None,
+) -> pd.DataFrame:
+    """:func:`interpurchase_gaps` counted by length: one row per distinct ``gap`` and ``censored``.
+
+    What the churn-threshold analysis needs (the distribution of the pauses,
+    see :func:`cxlab.churn.churn_threshold_analysis`), at the size of the
+    distribution instead of the log: the engine computes every gap (a window
+    over each customer's purchase days) and counts them, so a log of 100M rows
+    comes back as a few thousand rows. Each customer has exactly one censored
+    gap, so the censored counts add up to the number of customers.
+
+    Returns
+    -------
+    DataFrame ``gap`` (float, in ``unit``), ``censored`` (bool), ``count``
+    (int64), sorted by ``censored`` and ``gap``.
+    """
+    days_per_unit = unit_days(unit)
+    duck = _duck(transactions)
+    if duck is None:
+        t = transactions_table(transactions)
+        gaps = _gaps_ibis(t, days_per_unit, _observation_end_day(t, observation_end))
+        counts = gaps.groupby(["censored", "gap"], sort=True).size().rename("count").reset_index()
+        return counts[["gap", "censored", "count"]].astype({"count": "int64"})
+    with duck:
+        obs = _to_day_number(observation_end, "observation_end") if observation_end is not None else _last_day_sql(duck)
+        query = f"""
+        WITH days AS (
+            SELECT DISTINCT customer_id, {_DAY_SQL} - DATE '1970-01-01' AS d FROM ({duck.sql})
+            WHERE amount >= 0 AND {_DAY_SQL} <= {_date_sql(obs)}
+        ), gaps AS (
+            SELECT lead(d) OVER (PARTITION BY customer_id ORDER BY d) AS next, d FROM days
+        )
+        SELECT coalesce(next, {obs}) - d AS gap, next IS NULL AS censored, count(*) AS count
+        FROM gaps GROUP BY ALL ORDER BY censored, gap
+        """
+        df = _frame(duck, query)
+    df["gap"] = df["gap"].astype("float64") / days_per_unit
+    df["censored"] = df["censored"].astype(bool)
+    df["count"] = df["count"].astype("int64")
+    return df
+
+
+def customer_period_moments(
+    transactions: Any,
+    *,
+    period: str = "M",
+    end: Any = None,
+    customers: Any = None,
+) -> pd.DataFrame:
+    """Per customer, the number of periods and the mean and spread of purchases per period.
+
+    The moments of each customer's rows of :func:`customer_period_panel` (the
+    zero-filled panel from the period of the first purchase to ``end``), for
+    the ``transactions`` column, computed by the engine from the periods with
+    activity — for the regularity of purchases (XYZ analysis) without laying
+    out the panel: with ``k`` periods and ``s1``, ``s2`` the sum and the sum of
+    squares of the per-period counts, ``mean = s1 / k`` and
+    ``sd = sqrt(s2 / k - mean**2)`` (population standard deviation, as
+    ``std(ddof=0)`` of the panel).
+
+    Returns
+    -------
+    DataFrame indexed by ``customer_id`` (sorted): ``periods`` (int64),
+    ``mean``, ``sd`` (float64); customers with a purchase up to ``end`` only.
+    """
+    ordinal = _ordinal_sql(period)  # checks `period`
+    duck = _duck(transactions)
+    if duck is None:
+        t = _only_customers(transactions_table(transactions), customers)
+        t = t.mutate(p=_period_ordinal(t.timestamp, period))
+        end_p = _ordinal_of(_EPOCH + pd.Timedelta(days=_observation_end_day(t, end)), period)
+        t = t.filter(t.p <= end_p)
+        cp = t.group_by(["customer_id", "p"]).aggregate(n=_count_true(t.amount >= 0))
+        per = cp.group_by("customer_id").aggregate(first_p=cp.p.min(where=cp.n > 0), s1=cp.n.sum(),
+                                                  s2=(cp.n * cp.n).sum())
+        per = per.filter(per.first_p.notnull())
+        df = _sorted_frame(per.mutate(periods=end_p - per.first_p + 1).select("customer_id", "periods", "s1", "s2"),
+                           "customer_id").set_index("customer_id")
+    else:
+        with duck:
+            end_day = _to_day_number(end, "end") if end is not None else _last_day_sql(duck)
+            end_p = _ordinal_of(_EPOCH + pd.Timedelta(days=end_day), period)
+            only = _only_customers_sql(duck, customers)
+            query = f"""
+            WITH cp AS (
+                SELECT customer_id, {ordinal} AS p, count(*) FILTER (WHERE amount >= 0) AS n
+                FROM ({duck.sql}) WHERE {ordinal} <= {end_p}{only} GROUP BY ALL
+            )
+            SELECT customer_id, {end_p} - min(p) FILTER (WHERE n > 0) + 1 AS periods, sum(n) AS s1,
+                sum(n * n) AS s2
+            FROM cp GROUP BY ALL HAVING min(p) FILTER (WHERE n > 0) IS NOT NULL ORDER BY customer_id
+            """
+            df = _frame(duck, query, index="customer_id")
+    k = df["periods"].to_numpy(dtype=np.float64)
+    mean = df["s1"].to_numpy(dtype=np.float64) / k
+    var = np.maximum(df["s2"].to_numpy(dtype=np.float64) / k - mean * mean, 0.0)
+    return pd.DataFrame({"periods": df["periods"].to_numpy(dtype=np.int64), "mean": mean, "sd": np.sqrt(var)},
+                        index=df.index)
+
+
 def churn_durations(
     transactions: Any,
     *,
@@ -1047,6 +1208,29 @@ def churn_durations(
         FROM churn ORDER BY customer_id
         """
         return _frame(duck, query, index="customer_id")
+
+
+def durations_from_summary(summary: pd.DataFrame, *, threshold: float, observation_end: Any,
+                           unit: str = "D") -> pd.DataFrame:
+    """:func:`churn_durations` from a ready :func:`customer_summary` with the same ``observation_end``.
+
+    The summary already holds each customer's first and last purchase day in
+    the window, which is all the churn rule needs: this saves the engine a pass
+    over the log (the same frame, without the ``calibration_end`` split).
+    """
+    if threshold is None or not np.isfinite(threshold) or threshold <= 0:
+        raise ValueError(f"threshold must be a positive number of {unit!r} units, got {threshold!r}")
+    days_per_unit = unit_days(unit)
+    obs = _to_day_number(observation_end, "observation_end")
+    first = summary["first_purchase"].to_numpy(dtype="datetime64[ns]")
+    last = summary["last_purchase"].to_numpy(dtype="datetime64[ns]")
+    day = np.timedelta64(1, "D")
+    first_day = (first - np.datetime64("1970-01-01", "ns")) // day
+    last_day = (last - np.datetime64("1970-01-01", "ns")) // day
+    event = (obs - last_day) > threshold * days_per_unit
+    duration = np.where(event, last_day - first_day, obs - first_day) / days_per_unit
+    return pd.DataFrame({"start": first, "last_purchase": last, "duration": duration.astype("float64"),
+                         "event": event}, index=summary.index.rename("customer_id"))
 
 
 def _durations_ibis(t: ir.Table, threshold: float, days_per_unit: float, obs: int) -> pd.DataFrame:

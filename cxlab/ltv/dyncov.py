@@ -70,10 +70,14 @@ class TimeVaryingCovariates:
         (dates after the end of the fitted window are ignored). Without it a
         member who stopped buying before joining would be allowed to have
         died before joining, which biases the lifetime effect.
+    days : DataFrame, optional
+        Ready purchase days (:func:`cxlab.data.purchase_days` output); default:
+        read from ``transactions``.
     """
 
     def __init__(self, panel: pd.DataFrame, *, transactions: pd.DataFrame, unit: str = "W",
-                 customer: str = "customer_id", start: str = "start", alive_at: pd.Series | None = None):
+                 customer: str = "customer_id", start: str = "start", alive_at: pd.Series | None = None,
+                 days: pd.DataFrame | None = None):
         if not isinstance(panel, pd.DataFrame):
             raise ValueError(f"panel must be a DataFrame, got {type(panel).__name__}")
         for col in (customer, start):
@@ -98,8 +102,9 @@ class TimeVaryingCovariates:
             raise ValueError(f"covariate panel: {int(dup.sum())} customer(s) have two rows starting on the same "
                              f"day, e.g. customer {frame.loc[dup, 'customer_id'].iloc[0]!r}")
         self.panel = frame.sort_values(["customer_id", "day"]).reset_index(drop=True)
-        # Through the data layer, so that a Parquet folder or an engine table works as a frame does.
-        days = purchase_days(transactions)
+        # Through the data layer, so that a Parquet folder or an engine table works as a frame does;
+        # ready purchase days (e.g. of a sample's customers only) need no pass over the log.
+        days = purchase_days(transactions) if days is None else days.copy()
         days["customer_id"] = days["customer_id"].astype(str)
         self.purchase_days = days.sort_values(["customer_id", "day"], kind="stable").reset_index(drop=True)
         self.alive_at = None

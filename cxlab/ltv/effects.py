@@ -102,7 +102,8 @@ def membership_effects(transactions: pd.DataFrame, customers: pd.DataFrame, *, u
                        join_column: str = "loyalty_join_date", end_column: str | None = None,
                        summary: pd.DataFrame | None = None, adjust_selection: bool = True,
                        level: float = 0.95, lr_tests: bool = True,
-                       adjust_for: list[str] | None = None) -> MembershipEffects:
+                       adjust_for: list[str] | None = None,
+                       purchase_days: pd.DataFrame | None = None) -> MembershipEffects:
     """Membership's multipliers of the purchase rate and of the expected lifetime (Pareto/NBD, time-varying).
 
     Parameters
@@ -136,6 +137,9 @@ def membership_effects(transactions: pd.DataFrame, customers: pd.DataFrame, *, u
         Refit without each membership coefficient (and without both) for the
         likelihood-ratio tests; False leaves them NaN (faster, e.g. in
         simulation studies).
+    purchase_days : DataFrame, optional
+        The customers' purchase days, :func:`cxlab.data.purchase_days` (of
+        ``customers`` only, e.g. a sample's); default: read from ``transactions``.
     """
     from cxlab.data import customer_summary
     from cxlab.ltv.models import ParetoNBD
@@ -172,7 +176,7 @@ def membership_effects(transactions: pd.DataFrame, customers: pd.DataFrame, *, u
         panel[col] = extra[col].reindex(panel["customer_id"]).to_numpy(dtype=float)
     trans, life = trans + list(extra.columns), life + list(extra.columns)
     tvc = TimeVaryingCovariates(panel, transactions=transactions, unit=unit,
-                                alive_at=join[joins] if adjust_selection else None)
+                                alive_at=join[joins] if adjust_selection else None, days=purchase_days)
     model = ParetoNBD().fit(summary, trans_covariates=trans, life_covariates=life, time_varying=tvc)
     if lr_tests:  # the membership coefficients only: one refit each
         lr = model.likelihood_ratio_tests(summary, coefficients=["trans.member", "life.member"])

@@ -52,6 +52,32 @@ from cxlab.report.texts import load_texts, ui_texts
 
 __all__ = ["MetricDefinition", "MetricRecord", "ReportContext", "metric_definitions", "open_report"]
 
+
+# --------------------------------------------------------------------------- resources of each stage
+def _reset_peak_rss() -> None:
+    """Start a new high-water mark of this process's memory (Linux ``clear_refs``; elsewhere a no-op,
+    and the peaks are then the process's peak so far)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        pass
+
+
+def _peak_rss_gib() -> float:
+    """Peak resident memory since the last :func:`_reset_peak_rss` (``VmHWM``), in GiB."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 2**20
+    except OSError:
+        pass
+    import resource
+
+    scale = 2**30 if sys.platform == "darwin" else 2**20  # ru_maxrss: bytes on macOS, KiB on Linux
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / scale
+
 KINDS = ("money", "pct", "pp", "num", "int", "days", "date", "text")
 
 
@@ -157,6 +183,9 @@ class ReportContext:
         self.output_dir: Path | None = None
         #: seconds spent drawing figures (PNG for the page, SVG files) and writing tables.xlsx
         self.timings: dict[str, float] = {"figures_png": 0.0, "figures_svg": 0.0, "tables_xlsx": 0.0}
+        #: seconds and peak memory of each stage of the kernel (setup, every section, the tables), in order
+        self.resources: dict[str, dict[str, float]] = {}
+        self._stage: tuple[str, float] | None = None
         self._shared: dict[str, Any] = {}
         config = getattr(study, "config", None)
         self._client_labels: Mapping[str, Any] = dict(getattr(config, "labels", None) or {})
@@ -277,6 +306,17 @@ class ReportContext:
     def note(self, key: str, **values: Any) -> None:
         """A short note in the muted style (e.g. why a part is missing)."""
         self._emit("note", f'<div class="cx-note">{self._block(key, values)}</div>', key)
+
+    def sample_note(self, what_key: str = "sample_what") -> None:
+        """The note that numbers of this part come from the study's customer sample (nothing without one):
+        the section's text ``what_key`` names what was estimated."""
+        sample = self.study.sample
+        if sample is None:
+            return
+        what = Trusted(render_text_inline(self.template(what_key)))
+        body = self.ui("sample_note", what=what, n=self.fmt.int(sample.size),
+                       population=self.fmt.int(sample.population), share=self.fmt.pct(sample.fraction))
+        self._emit("note", f'<div class="cx-note cx-sample">{body}</div>', "sample_note")
 
     def bullets(self, items: Sequence[Any]) -> None:
         """A bulleted list of plain sentences (escaped, no markup)."""
@@ -539,6 +579,7 @@ class ReportContext:
             "sections": [{"name": name, **status} for name, status in self.sections.items()],
             "study": self.study.to_dict(),
             "timings": {k: round(v, 3) for k, v in self.timings.items()},
+            "resources": self.resources,
         })
 
     def write_tables(self, path: str | os.PathLike) -> None:
@@ -550,6 +591,7 @@ class ReportContext:
         """
         from cxlab.report.export import write_tables_xlsx
 
+        self.begin_stage("tables_xlsx")
         t0 = time.perf_counter()
         write_tables_xlsx(path, self.tables, self.lang, self.currency,
                           section_titles={name: load_texts(name)[self.lang].get("title", name)
@@ -557,10 +599,26 @@ class ReportContext:
                           metrics=[(rec.definition.label(self.lang), self.metric_text(name))
                                    for name, rec in self.metrics.items() if rec.value is not None])
         self.timings["tables_xlsx"] += time.perf_counter() - t0
+        self.end_stage()
 
     # -- sections ---------------------------------------------------------------------
+    def begin_stage(self, name: str) -> None:
+        """Start measuring stage ``name`` (seconds, peak resident memory) for ``run.json``."""
+        _reset_peak_rss()
+        self._stage = (name, time.perf_counter())
+
+    def end_stage(self) -> None:
+        if self._stage is not None:
+            name, t0 = self._stage
+            self.resources[name] = {"seconds": round(time.perf_counter() - t0, 3),
+                                    "peak_rss_gib": round(_peak_rss_gib(), 3)}
+            self._stage = None
+            if self.output_dir is not None:  # progress of a long run, readable while it runs (or if stopped)
+                write_json_atomic(self.output_dir / "stages.json", self.resources)
+
     def begin_section(self, name: str) -> None:
         """Called by the section registry around ``build(ctx)``."""
+        self.begin_stage(name)
         self.section = name
         self.texts = load_texts(name)[self.lang]
 
@@ -586,6 +644,7 @@ class ReportContext:
         return message
 
     def end_section(self, status: str = "ok", reason: str = "") -> None:
+        self.end_stage()
         if self.section is not None:
             self.sections[self.section] = {"status": status, "reason": reason}
         self.section = None
@@ -775,6 +834,7 @@ def open_report(client: str | None = None, root: str | os.PathLike | None = None
     from cxlab.config import ClientConfig, load_client_config
     from cxlab.study import Study
 
+    started = time.perf_counter()
     if config_path is not None:
         cfg = ClientConfig.from_resolved(Path(config_path))
     elif client is not None:
@@ -791,6 +851,9 @@ def open_report(client: str | None = None, root: str | os.PathLike | None = None
 
     sns.set_theme(style="whitegrid", context="notebook")
     ctx = ReportContext(Study.from_config(cfg), display=display)
+    # loading the client's tables and resolving the window (peak: the kernel's since it started)
+    ctx.resources["setup"] = {"seconds": round(time.perf_counter() - started, 3),
+                              "peak_rss_gib": round(_peak_rss_gib(), 3)}
     ctx.output_dir = Path(output_dir) if output_dir else None
     ctx._emit(
         "title",

@@ -154,6 +154,11 @@ def _study_rows(study: Mapping[str, Any], t: Mapping[str, Any], fmt: Formatter) 
     rows.append(("margin_rate", v["margin"].format(rate=fmt.pct(study["margin_rate"], 2),
                                                    source=source(study["margin_source"]))))
     rows.append(("units", v["units"]))
+    if "sample" in study:
+        sample = study["sample"]
+        rows.append(("sample", v["sample"].format(n=fmt.int(sample["size"]), population=fmt.int(sample["population"]),
+                                                  share=fmt.pct(sample["fraction"]), seed=sample["seed"])
+                     if sample else v["sample_none"]))
     return rows
 
 

@@ -37,6 +37,7 @@ import datetime as _dt
 import json
 import os
 import secrets
+import sys
 import shutil
 import tempfile
 import time
@@ -198,6 +199,21 @@ def discard_worker_browser() -> None:
         browser.close()
 
 
+def _resources(kernel: Mapping[str, Any], timings: Mapping[str, float]) -> dict[str, Any]:
+    """Seconds and peak memory (GiB) of every stage of the run, in order: the kernel's stages (setup,
+    each section, the tables), then the runner's own (page and PDF; its peak is the runner process's)."""
+    import resource
+
+    out = dict(kernel)
+    runner_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / (2**30 if sys.platform == "darwin" else 2**20)
+    if "execute" in timings and "cells" in timings:
+        out["kernel_start"] = {"seconds": round(timings["execute"] - timings["cells"], 3)}
+    for key in ("html", "pdf"):
+        if key in timings:
+            out[key] = {"seconds": round(timings[key], 3), "peak_rss_gib": round(runner_peak, 3)}
+    return out
+
+
 # --------------------------------------------------------------------------- entry points
 def render_report(
     client: str | os.PathLike,
@@ -279,6 +295,7 @@ def render_report(
         mark = time.perf_counter()
         kernel_metrics = json.loads((tmp / "kernel-metrics.json").read_text(encoding="utf-8"))
         (tmp / "kernel-metrics.json").unlink()
+        (tmp / "stages.json").unlink(missing_ok=True)  # the progress file: run.json has the stages now
         versions = library_versions()
         footer = footer_html(cfg, fingerprint, versions, run_id=run_id, started=started,
                              duration_s=time.perf_counter() - t0, template_sha=template_sha,
@@ -320,6 +337,7 @@ def render_report(
             "inputs": fingerprint, "template": {"path": str(template_path), "sha256": template_sha},
             "versions": versions, "outputs": _outputs(tmp, pdf),
             "timings": {k: round(v, 3) for k, v in timings.items()},
+            "resources": _resources(kernel_metrics.get("resources", {}), timings),
         })
         stage = "publish"
         final = out_base / run_id

@@ -123,6 +123,7 @@ def analyze_loyalty(
     robustness: bool = True,
     seed: int = 0,
     alpha: float = 0.05,
+    sample_fraction: float = 1.0,
 ) -> LoyaltyAnalysis:
     """Run the loyalty-uplift analysis.
 
@@ -138,7 +139,13 @@ def analyze_loyalty(
         Window lengths in months.
     margin_rate, costs, horizon_months
         Economics inputs (see :func:`program_economics`).
+    sample_fraction : float
+        Share of the client's customers the panel holds (a simple random
+        sample's ``n / N``): the programme's economics are scaled to the
+        estimated number of members of the whole client, ``members / sample_fraction``.
     """
+    if not 0 < sample_fraction <= 1:
+        raise ValueError(f"sample_fraction must be in (0, 1], got {sample_fraction}")
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
 
@@ -190,7 +197,8 @@ def analyze_loyalty(
                                   what="dr")
     n_members = int(mp.is_member.sum())
     economics = program_economics(spend["att"], spend["se"], baseline=spend["member_post_mean"] - spend["att"],
-                                  members=n_members, horizon_months=horizon_months, margin_rate=margin_rate,
+                                  members=max(1, int(round(n_members / sample_fraction))),
+                                  horizon_months=horizon_months, margin_rate=margin_rate,
                                   costs=costs, alpha=alpha, seed=seed)
     lap("economics")
     return LoyaltyAnalysis(prepost=did.result_, event=event, staggered=stag, segments=segments, qini=qini,

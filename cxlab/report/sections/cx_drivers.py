@@ -183,10 +183,18 @@ def _money(ctx, surveys: pd.DataFrame) -> None:
         share, margin = study.cx_shift_share, study.margin_rate
         values = {to: cd.detractor_shift_value(surveys, behaviour, share=share, to=to, margin_rate=margin)
                   for to in ("passive", "promoter")}
+        if study.sample is not None:
+            # churn by NPS group is a per-customer model fitted on the study's sample: its detractors and their
+            # value stand for the whole client, customers per sampled customer
+            scale = 1.0 / study.sample.fraction
+            for v in values.values():
+                v.table[["active_detractors", "moved", "value", "ci_low", "ci_high"]] *= scale
+                v.table["active_detractors"] = v.table["active_detractors"].round().astype(int)
     except ValueError as exc:  # no churn rule, no detractors or promoters followed, no revenue figures
         ctx.text("money_unavailable", reason=str(exc))
         return
     horizon = ctx.tr("horizon", months=study.horizon_months)
+    ctx.sample_note("money_sample_what")
     ctx.how_to_read("money_how", share=fmt.pct(share, 0), horizon=horizon,
                     margin=fmt.pct(margin), source=ctx.label("margin_sources", study.margin_source))
     pas, pro = (values[k].table.set_index("touchpoint") for k in ("passive", "promoter"))

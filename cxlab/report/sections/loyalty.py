@@ -37,13 +37,18 @@ def build(ctx) -> None:
     study, t, fmt = ctx.study, ctx.texts, ctx.fmt
     horizon = study.horizon_months
     ctx.how_to_read("how_to_read")
+    ctx.sample_note()
     durations = study.durations if study.churn.available else None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            res = analyze_loyalty(study.panel(), study.customers.reset_index(drop=True), durations=durations,
-                                  durations_unit=study.duration_unit, margin_rate=study.margin_rate,
-                                  costs=study.program_costs, horizon_months=horizon)
+            # per-customer models: on the study's customer sample when there is one (the engine
+            # lays out only the sample's panel), the economics scaled back to every member
+            durations = study.model_durations if durations is not None else None
+            res = analyze_loyalty(study.model_panel(), study.model_customers.reset_index(drop=True),
+                                  durations=durations, durations_unit=study.duration_unit,
+                                  margin_rate=study.margin_rate, costs=study.program_costs, horizon_months=horizon,
+                                  sample_fraction=study.sample.fraction if study.sample is not None else 1.0)
     except ValueError as exc:
         ctx.text("not_estimable", reason=str(exc))
         return

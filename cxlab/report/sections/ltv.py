@@ -90,7 +90,8 @@ def _predicted(ctx) -> None:
     from cxlab.ltv import BGNBD, GammaGamma, customer_lifetime_value
 
     study, t, fmt = ctx.study, ctx.texts, ctx.fmt
-    summary = study.customer_summary
+    # fitted and predicted on the study's customer sample when there is one; totals scaled to every customer
+    summary, sample = study.model_summary, study.sample
     bg = BGNBD().fit(summary)
     spend_ok = (summary.loc[summary["frequency"] > 0, "monetary_value"] > 0).all()
     gg = GammaGamma().fit(summary) if spend_ok else None
@@ -99,14 +100,23 @@ def _predicted(ctx) -> None:
     clv = customer_lifetime_value(bg, gg, summary, horizon_months=study.horizon_months,
                                   discount_rate=study.monthly_discount_rate, unit=study.unit,
                                   margin=study.margin_rate)
-    total = float(clv["clv"].sum())
     top_n = max(1, int(round(0.1 * len(clv))))
-    top_share = float(clv["clv"].nlargest(top_n).sum() / total) if total > 0 else np.nan
+    sample_total = float(clv["clv"].sum())
+    top_share = float(clv["clv"].nlargest(top_n).sum() / sample_total) if sample_total > 0 else np.nan
+    scale = 1.0 / sample.fraction if sample is not None else 1.0  # customers each model customer stands for
+    total = sample_total * scale
     ctx.heading("predict_title")
     ctx.how_to_read("predict_how", h=study.horizon_months, rate=fmt.pct(study.discount_rate))
+    ctx.sample_note()
     ctx.text("predict_text", total=fmt.money(total), h=study.horizon_months, mean=fmt.money(clv["clv"].mean()),
              top=fmt.pct(top_share))
-    ctx.metric("clv_per_customer", float(clv["clv"].mean()))
+    if sample is not None:
+        mean, lo, hi = sample.mean_interval(clv["clv"])
+        ctx.text("predict_sample", lo=fmt.money(lo * sample.population), hi=fmt.money(hi * sample.population),
+                 mean_lo=fmt.money(lo), mean_hi=fmt.money(hi))
+        ctx.metric("clv_per_customer", mean, ci=(lo, hi))
+    else:
+        ctx.metric("clv_per_customer", float(clv["clv"].mean()))
     if np.isfinite(top_share):
         ctx.metric("clv_top_decile_share", top_share)
 
@@ -117,9 +127,9 @@ def _predicted(ctx) -> None:
         if frame["segment"].nunique() >= 2:
             g = frame.groupby("segment")
             table = pd.DataFrame({
-                t["col_customers"]: g.size(),
+                t["col_customers"]: (g.size() * scale).round().astype(np.int64),
                 t["col_clv"]: g["clv"].mean(),
-                t["col_total"]: g["clv"].sum(),
+                t["col_total"]: g["clv"].sum() * scale,
                 t["col_share"]: g["clv"].sum() / frame["clv"].sum(),
                 t["col_alive"]: g["p_alive"].mean(),
             }).sort_values(t["col_total"], ascending=False)
@@ -133,12 +143,20 @@ def _predicted(ctx) -> None:
     at_risk = valuable & (clv["p_alive"] < 0.5)
     ctx.heading("risk_title")
     ctx.how_to_read("risk_how")
-    ctx.metric("customers_at_risk_valuable", int(at_risk.sum()))
+    n_at_risk = int(round(at_risk.sum() * scale))
+    at_risk_value = float(value_if_alive[at_risk].sum()) * scale
+    if sample is not None:
+        _, lo, hi = sample.total_interval(at_risk.to_numpy(float))
+        ctx.metric("customers_at_risk_valuable", n_at_risk, ci=(max(lo, 0.0), hi))
+    else:
+        ctx.metric("customers_at_risk_valuable", n_at_risk)
     if not at_risk.any():
         ctx.text("risk_none")
         return
-    ctx.text("risk_text", n=fmt.int(int(at_risk.sum())), value=fmt.money(float(value_if_alive[at_risk].sum())))
-    ctx.metric("customers_at_risk_value", float(value_if_alive[at_risk].sum()))
+    ctx.text("risk_text", n=fmt.int(n_at_risk), value=fmt.money(at_risk_value))
+    if sample is not None:
+        ctx.text("risk_sample", lo=fmt.int(max(lo, 0.0)), hi=fmt.int(hi), n=fmt.int(int(at_risk.sum())))
+    ctx.metric("customers_at_risk_value", at_risk_value)
     # every customer at risk, most valuable first: the page shows the first 15, tables.xlsx all of them
     top = value_if_alive[at_risk].sort_values(ascending=False).index
     table = pd.DataFrame({
@@ -167,9 +185,10 @@ def membership_effects(ctx):
         if study.loyalty_join is None or study.loyalty_join.empty:
             return None
         try:
-            return estimate(study.data.transactions, study.customers.reset_index(drop=True), unit=study.unit,
-                            observation_end=study.window_end, summary=study.customer_summary,
-                            adjust_for=study.adjust_for or None)
+            # on the study's customer sample when there is one: its purchase days come from the engine
+            return estimate(study.data.transactions, study.model_customers.reset_index(drop=True), unit=study.unit,
+                            observation_end=study.window_end, summary=study.model_summary,
+                            adjust_for=study.adjust_for or None, purchase_days=study.model_purchase_days())
         except ValueError as exc:  # e.g. no member in the purchase history
             return str(exc)
 
@@ -225,7 +244,7 @@ def _holdout(ctx) -> None:
         ctx.text("holdout_none", reason=split.reason)
         return
     cal = split.calibration_end
-    calib = study.calibration_summary
+    calib = study.model_calibration_summary  # the sample's customers, when there is a sample
     n, repeat = _size(calib)
     if n < MIN_CUSTOMERS or repeat < MIN_REPEAT_BUYERS:
         ctx.text("holdout_small", cal=fmt.date(cal), n=fmt.int(n), repeat=fmt.int(repeat))
@@ -234,13 +253,22 @@ def _holdout(ctx) -> None:
     h = holdout_validation(model, calib)
     ctx.how_to_read("holdout_how", cal=fmt.date(cal))
     err = h.total_error_pct / 100
+    scale = _calibration_scale(study)
     ctx.text("holdout_text", weeks=int(round(split.holdout_weeks)), cal=fmt.date(cal),
-             pred=fmt.int(round(h.total_predicted)), act=fmt.int(round(h.total_actual)),
+             pred=fmt.int(round(h.total_predicted * scale)), act=fmt.int(round(h.total_actual * scale)),
              err=("+" if err > 0 else "") + fmt.pct(err), mae=fmt.num(h.mae, 2))
     ctx.text("trust_good" if abs(err) <= 0.10 else "trust_fair" if abs(err) <= 0.25 else "trust_poor")
     if np.isfinite(err):
         ctx.metric("clv_holdout_error", float(err))
     _holdout_plot(ctx, model, calib, cal, err)
+
+
+def _calibration_scale(study) -> float:
+    """Calibration customers each model customer stands for (1 without a sample): the holdout's totals and
+    the tracking plot (the sample's predicted and actual purchases) are shown for the whole client."""
+    if study.sample is None:
+        return 1.0
+    return study.calibration_customers / max(len(study.model_calibration_summary), 1)
 
 
 def _holdout_plot(ctx, model, calib: pd.DataFrame, cal: pd.Timestamp, err: float) -> None:
@@ -257,7 +285,7 @@ def _holdout_plot(ctx, model, calib: pd.DataFrame, cal: pd.Timestamp, err: float
 
     study, t, fmt = ctx.study, ctx.texts, ctx.fmt
     start = cal + pd.Timedelta(days=1)
-    daily = study.cohorts("D")
+    daily = study.model_cohorts("D")  # the model's customers (the sample's, when there is one)
     daily = daily[daily["cohort"] <= cal]
     track = tracking_data(model, calib, daily, calibration_end=cal, start=start)
     holdout_days = (study.window_end - cal).days
@@ -266,8 +294,9 @@ def _holdout_plot(ctx, model, calib: pd.DataFrame, cal: pd.Timestamp, err: float
         return
     # weeks end on the 7th day after the start; the last week may be cut by the window's end
     ends = np.minimum(track["week"].to_numpy(float) * 7.0, holdout_days) / 7.0
-    predicted = model.expected_purchases(ends, calib).sum(axis=1)
-    actual = track["actual"].to_numpy(float).cumsum()
+    scale = _calibration_scale(study)
+    predicted = model.expected_purchases(ends, calib).sum(axis=1) * scale
+    actual = track["actual"].to_numpy(float).cumsum() * scale
     fig, ax = plt.subplots(figsize=(8, 3.8))
     ax.plot(ends, actual, color="black", lw=2, label="actual")
     ax.plot(ends, predicted, color="tab:blue", ls="--", lw=2, label="model")

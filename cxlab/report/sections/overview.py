@@ -78,6 +78,10 @@ def _definitions(ctx) -> None:
     ctx.text("study_money", currency=study.currency, horizon=study.horizon_months,
              rate=fmt.pct(study.discount_rate), margin=fmt.pct(study.margin_rate),
              margin_source=Trusted(ctx.label("margin_sources", study.margin_source)))
+    sample = study.sample
+    if sample is not None:
+        ctx.text("study_sample", size=fmt.int(sample.size), population=fmt.int(sample.population),
+                 share=fmt.pct(sample.fraction))
 
 
 def _tables_frame(ctx) -> pd.DataFrame:

@@ -162,7 +162,10 @@ def _lifetime(ctx) -> None:
             ctx.text("one_time_text", share=fmt.pct(one_time), days=fmt.int(study.churn.threshold_days))
             ctx.metric("one_time_buyer_share", one_time)
         ctx.how_to_read("km_repeat_how")
-        frame = frame.loc[frame.index.intersection(repeat)]
+        if frame.index.equals(summary.index):  # durations from the summary: same customers, same order
+            frame = frame[summary["frequency"].to_numpy() > 0]
+        else:
+            frame = frame.loc[frame.index.intersection(repeat)]
     frame = frame.copy()
     group_col = None
     cust = study.customers
@@ -171,7 +174,8 @@ def _lifetime(ctx) -> None:
         frame["group"] = frame.index.map(cust["acquisition_channel"]).astype(object)
         if frame["group"].notna().all() and frame["group"].nunique() >= 2:
             group_col = "group"
-            frame["group"] = frame["group"].map(ctx.category)
+            words = {g: ctx.category(g) for g in frame["group"].unique()}  # once a channel, not once a customer
+            frame["group"] = frame["group"].map(words)
     overall = kaplan_meier(frame, unit="days")
     # the report shows the overall log-rank test only, so the pairwise tests are skipped
     res = kaplan_meier(frame, group_col=group_col, unit="days", pairwise=False) if group_col else overall
@@ -217,8 +221,9 @@ def _drivers(ctx) -> None:
     study, t = ctx.study, ctx.texts
     if study.customers is None:
         return
-    durations = study.durations
-    cust = study.customers.reset_index(drop=True)
+    # a per-customer model: on the study's customer sample when there is one (its note says so)
+    durations = study.model_durations
+    cust = study.model_customers.reset_index(drop=True)
     cust = cust[cust["customer_id"].isin(durations.index)].copy()
     covariates, reference = [], {}
     if "acquisition_channel" in cust.columns and cust["acquisition_channel"].notna().all() \
@@ -249,6 +254,7 @@ def _drivers(ctx) -> None:
         labels[term] = f"{name}: {level.rstrip(']')}" if level else name
     ctx.heading("cox_title")
     ctx.how_to_read("cox_how")
+    ctx.sample_note()
     sentences = hazard_ratio_sentences(res.hazard_ratios, res.references, alpha=res.alpha, lang=ctx.lang,
                                        fmt_pct=lambda x: ctx.fmt.pct(x, 0), fmt_num=lambda x: ctx.fmt.num(x, 2),
                                        labels=labels)

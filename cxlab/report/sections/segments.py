@@ -138,21 +138,24 @@ def _last_complete_month_end(day: pd.Timestamp) -> pd.Timestamp:
 def _xyz(ctx, summary: pd.DataFrame, abc) -> None:
     import matplotlib.pyplot as plt
 
-    from cxlab.segmentation import abc_xyz, plot_abc_xyz, xyz_analysis
+    from cxlab.segmentation import abc_xyz, plot_abc_xyz, xyz_from_moments
 
     t, fmt, study = ctx.texts, ctx.fmt, ctx.study
     # an unfinished last month would look like a drop in every customer's purchases and inflate the CV
     panel_end = _last_complete_month_end(study.window_end)
-    panel = study.panel()
-    panel = panel[(panel["period"] <= panel_end) & panel["customer_id"].isin(summary.index)]
-    months = int(panel["period"].nunique()) if len(panel) else 0
+    # each customer's months and the mean and spread of purchases a month, from the engine: the panel
+    # itself (a row per customer and month) is never laid out
+    # (its customers bought by the panel's end, so all are in the window's summary)
+    moments = study.period_moments(panel_end)
+    # every customer's months run to the panel's end: the longest history spans all the months
+    months = int(moments["periods"].max()) if len(moments) else 0
 
     ctx.heading("xyz_title")
     ctx.how_to_read("xyz_how")
     if months < XYZ_MIN_MONTHS:
         ctx.text("xyz_short", min=XYZ_MIN_MONTHS, months=fmt.int(months))
         return
-    xyz = xyz_analysis(panel, min_periods=XYZ_MIN_MONTHS)
+    xyz = xyz_from_moments(moments, min_periods=XYZ_MIN_MONTHS)
     classes = xyz.classes
     ctx.metric("x_class_share", float(classes.loc["X", "customer_share"]))
 

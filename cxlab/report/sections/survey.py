@@ -144,7 +144,8 @@ def _by_dimension(ctx, surveys: pd.DataFrame, dimension: str) -> None:
     else:
         return
     # the client's categories in the reader's words: bars, tables and comparisons all show these
-    source = source.assign(**{dimension: source[dimension].map(lambda v: v if pd.isna(v) else ctx.category(v))})
+    words = {v: ctx.category(v) for v in source[dimension].dropna().unique()}  # once a category, not once a row
+    source = source.assign(**{dimension: source[dimension].map(words)})
     levels = source[dimension].dropna()
     if levels.nunique() < 2:
         return
@@ -219,6 +220,7 @@ def _behaviour(ctx, surveys: pd.DataFrame) -> None:
         ctx.text("behaviour_unavailable", reason=str(exc))
         return
     ctx.how_to_read("behaviour_how", horizon=horizon_text)
+    ctx.sample_note()
     churn_rule = (ctx.tr("behaviour_contract") if study.churn.kind == "contractual"
                   else ctx.tr("behaviour_transactions", days=fmt.int(study.churn.threshold_days)))
     ctx.text("behaviour_intro", rule=churn_rule, followed=ctx.tr(
@@ -274,11 +276,16 @@ def _behaviour(ctx, surveys: pd.DataFrame) -> None:
         ctx.metric("detractor_churn_hazard_ratio", float(d["hazard_ratio"]), ci=(d["ci_low"], d["ci_high"]))
     rs = res.revenue_at_stake
     if rs is not None and np.isfinite(rs["revenue_at_stake"]):
-        ctx.text("at_stake_text", value=fmt.money(rs["revenue_at_stake"]), lo=fmt.money(rs["ci_low"]),
-                 hi=fmt.money(rs["ci_high"]), n=fmt.int(rs["active_detractors"]),
-                 annual=fmt.money(rs["annual_revenue_active_detractors"]), horizon=horizon_text,
+        # a sample's totals stand for the whole client: scaled by customers per sampled customer (the
+        # interval then carries the model's uncertainty; the sample's own variation of the detractors'
+        # revenue is not in it)
+        scale = 1.0 / study.sample.fraction if study.sample is not None else 1.0
+        ctx.text("at_stake_text", value=fmt.money(rs["revenue_at_stake"] * scale), lo=fmt.money(rs["ci_low"] * scale),
+                 hi=fmt.money(rs["ci_high"] * scale), n=fmt.int(round(rs["active_detractors"] * scale)),
+                 annual=fmt.money(rs["annual_revenue_active_detractors"] * scale), horizon=horizon_text,
                  excess=fmt.pp(rs["excess_churn_probability"]))
-        ctx.metric("detractor_revenue_at_stake", float(rs["revenue_at_stake"]), ci=(rs["ci_low"], rs["ci_high"]))
+        ctx.metric("detractor_revenue_at_stake", float(rs["revenue_at_stake"]) * scale,
+                   ci=(rs["ci_low"] * scale, rs["ci_high"] * scale))
     ctx.caveat("behaviour_caveat")
 
 
