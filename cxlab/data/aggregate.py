@@ -1517,7 +1517,7 @@ def activity_around(
     a = ibis.memtable(frame)
     a = a.mutate(customer_id=a.customer_id.cast(key_type))
     j = t.join(a, "customer_id")
-    margin = j.margin if has_margin else ibis.literal(0.0)
+    margin = j.margin if has_margin else j.amount * 0.0  # a column (a literal has no .sum); NaN below
     before = j.timestamp < j.anchor
     pre = before & (j.timestamp >= j.anchor - ibis.interval(seconds=int(round(before_days * 86_400))))
     post = (j.timestamp > j.anchor) & (j.timestamp <= j.anchor + ibis.interval(seconds=int(round(after_days * 86_400))))
@@ -1533,7 +1533,7 @@ def activity_around(
     k = j.join(last, "customer_id")
     active = (k.timestamp <= k.last_purchase) & (
         k.timestamp > k.last_purchase - ibis.interval(seconds=int(round(active_days * 86_400))))
-    k_margin = k.margin if has_margin else ibis.literal(0.0)
+    k_margin = k.margin if has_margin else k.amount * 0.0
     act = k.group_by("customer_id").aggregate(active_revenue=k.amount.sum(where=active),
                                               active_margin=k_margin.sum(where=active))
     out = _pandas(per.to_pyarrow()).set_index("customer_id")

@@ -354,3 +354,30 @@ def test_other_columns_of_any_type_do_not_matter():
     df["month"] = df["timestamp"].dt.to_period("M")  # a type DuckDB cannot scan
     df["note"] = [1, "x", None]
     pd.testing.assert_frame_equal(customer_summary(df, unit="D"), customer_summary(df.iloc[:, :3], unit="D"))
+
+
+@pytest.mark.parametrize("with_margin", [True, False])
+def test_activity_around_hand_example(with_margin):
+    from cxlab.data import activity_around
+
+    tx = pd.DataFrame({
+        "customer_id": ["a", "a", "a", "a", "b"],
+        "timestamp": pd.to_datetime(["2024-01-05", "2024-03-01", "2024-03-20", "2024-03-21", "2024-02-01"]),
+        "amount": [100.0, 50.0, 30.0, -10.0, 70.0],
+        "margin": [30.0, 10.0, 9.0, -3.0, 20.0],
+    })
+    if not with_margin:
+        tx = tx.drop(columns="margin")
+    anchors = pd.DataFrame({"customer_id": ["a", "b", "c"], "anchor": pd.to_datetime(["2024-03-10"] * 3)})
+    out = activity_around(tx, anchors, before_days=60, after_days=30, active_days=365)
+    a, b, c = out.loc["a"], out.loc["b"], out.loc["c"]
+    assert a["last_purchase"] == pd.Timestamp("2024-03-01") and b["last_purchase"] == pd.Timestamp("2024-02-01")
+    assert a["pre_revenue"] == 50.0 and b["pre_revenue"] == 70.0          # 5 January is more than 60 days before
+    assert a["post_revenue"] == 20.0 and a["post_days"] == 1                # a return is revenue, not a purchase day
+    assert a["first_after"] == pd.Timestamp("2024-03-20") and pd.isna(b["first_after"])
+    assert a["active_revenue"] == 150.0                                     # the year up to the last purchase
+    assert c["pre_revenue"] == 0.0 and pd.isna(c["last_purchase"])
+    if with_margin:
+        assert (a["pre_margin"], a["post_margin"], a["active_margin"]) == (10.0, 6.0, 40.0)
+    else:
+        assert out[["pre_margin", "post_margin", "active_margin"]].isna().all().all()

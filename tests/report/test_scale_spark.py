@@ -27,47 +27,21 @@ pytestmark = [pytest.mark.spark, pytest.mark.slow]  # two whole reports and a Sp
 SAMPLE = 250  # 800 customers: the sample of 250 is drawn
 
 
-@pytest.fixture(scope="module")
-def spark(tmp_path_factory):
-    from pyspark.sql import SparkSession
-
-    warehouse = tmp_path_factory.mktemp("spark-warehouse")
-    session = (
-        SparkSession.builder.master("local[2]")
-        .appName("cxlab-report-tests")
-        .config("spark.sql.shuffle.partitions", "2")
-        .config("spark.default.parallelism", "2")
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.driver.memory", "1g")
-        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-        .config("spark.sql.adaptive.enabled", "false")
-        .config("spark.sql.codegen.wholeStage", "false")
-        .config("spark.sql.warehouse.dir", str(warehouse))
-        .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={warehouse}")
-        .getOrCreate()
-    )
-    session.sparkContext.setLogLevel("ERROR")
-    yield session
-    session.stop()
-
-
 def _study(ds, transactions):
     from cxlab.data import ClientData
     from cxlab.study import Study
 
     params = {"customer_sample_size": SAMPLE, "churn_threshold_days": 90, "program_cost": 150000,
               "reward_rate": 0.03, "breakage": 0.2}
-    return Study(ClientData(transactions, ds.customers, ds.surveys), params, lang="en", currency="RUB",
-                 client="scale", display_name="Scale")
+    return Study(ClientData(transactions, ds.customers, ds.surveys, campaigns=ds.campaigns), params, lang="en",
+                 currency="RUB", client="scale", display_name="Scale")
 
 
 def test_report_metrics_equal_on_spark_and_duckdb(spark):
     from cxlab.datasets import make_demo_dataset
 
-    ds = make_demo_dataset(800, seed=5)
-    tx = ds.transactions[["customer_id", "timestamp", "amount"]]
+    ds = make_demo_dataset(800, seed=5, discount_offers=True)  # every section has its data, campaigns included
+    tx = ds.transactions[["customer_id", "timestamp", "amount", "discount"]]
     duck = render(_study(ds, tx))
     on_spark = render(_study(ds, spark.createDataFrame(tx)))
 
