@@ -167,7 +167,8 @@ def fit_logit(
         Column names, used in messages.
     max_iter, tol : int, float
         Stop when the Newton decrement ``gᵀH⁻¹g / 2`` (the log-likelihood gain
-        the next full step promises) is below ``tol · (1 + |log L|)``.
+        the next full step promises) is below ``tol · (1 + |log L|)``, after
+        taking that last full step (it squares the coefficients' remaining error).
     on_separation : {"raise", "warn"}
         What to do when fitted probabilities are pinned at 0 or 1 (complete or
         quasi-complete separation: some covariate pattern is only ever treated
@@ -213,6 +214,13 @@ def fit_logit(
             step = np.linalg.lstsq(H, g, rcond=None)[0]
         decrement = float(g @ step) / 2
         if decrement < tol * (1 + abs(ll)):
+            # the log-likelihood is flat to `tol`, but the coefficients are only within about
+            # sqrt(decrement) of the optimum: Newton's last full step squares that error away
+            new_beta = beta + step
+            new_eta = Z @ new_beta
+            new_ll = _loglik(new_eta, y)
+            if np.isfinite(new_ll) and new_ll >= ll - 1e-12 * (1 + abs(ll)):
+                beta, eta, ll = new_beta, new_eta, new_ll
             converged = True
             break
         t = 1.0
