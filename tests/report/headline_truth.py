@@ -3,7 +3,11 @@
 pandas for counts, shares and cohorts, lifelines for Kaplan-Meier and Cox models, statsmodels for
 logits and binomial intervals, scipy for the ratio model, and cxlab's model classes (BG/NBD,
 Gamma-Gamma, Pareto/NBD with time-varying covariates) fitted directly on summaries built here —
-never a report section's own helper. :func:`recompute` returns ``{metric: Truth}``; the tolerances
+never a report section's own helper. The newer sections the same way: customer equity by Gupta,
+Lehmann & Stuart's month-by-month sums and churn losses by calendar month with pandas; CUPED with
+statsmodels' OLS slope; the discounts' fixed-effects Poisson by its conditional likelihood (scipy)
+with a clustered sandwich; Shapley R² by brute force over every subset of the ratings (numpy least
+squares) with an own customer-cluster bootstrap. :func:`recompute` returns ``{metric: Truth}``; the tolerances
 are stated where each number is made (:data:`SUM`, :data:`MLE`, ...).
 
 The study's facts are read from ``client.yml`` (window end, calibration end, churn threshold,

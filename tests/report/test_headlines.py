@@ -12,7 +12,7 @@ directly, never a section's helper — and compared
   their intervals; the report's Monte Carlo economics (4,000 draws) against their exact normal values
   (5 % of the interval's width, 0.02 in probability); the fixed-effects Poisson of the discounts section
   (scipy's BFGS on the conditional likelihood against cxlab's Newton steps) and its delta-method
-  economics 1e-5; the CX drivers' bootstrap intervals (300 customer-cluster draws) against an own
+  economics 1e-7; the CX drivers' bootstrap intervals (300 customer-cluster draws) against an own
   cluster bootstrap with other random numbers: point estimates 1e-9, bounds within 25 % of the
   interval's width (two such runs differ by about 5 %); the customer-equity, CUPED and churn-loss
   figures are closed-form sums: 1e-9 (the one-point value's bracket over a 61-point grid 1e-7);
