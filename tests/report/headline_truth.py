@@ -3,7 +3,11 @@
 pandas for counts, shares and cohorts, lifelines for Kaplan-Meier and Cox models, statsmodels for
 logits and binomial intervals, scipy for the ratio model, and cxlab's model classes (BG/NBD,
 Gamma-Gamma, Pareto/NBD with time-varying covariates) fitted directly on summaries built here —
-never a report section's own helper. :func:`recompute` returns ``{metric: Truth}``; the tolerances
+never a report section's own helper. The newer sections the same way: customer equity by Gupta,
+Lehmann & Stuart's month-by-month sums and churn losses by calendar month with pandas; CUPED with
+statsmodels' OLS slope; the discounts' fixed-effects Poisson by its conditional likelihood (scipy)
+with a clustered sandwich; Shapley R² by brute force over every subset of the ratings (numpy least
+squares) with an own customer-cluster bootstrap. :func:`recompute` returns ``{metric: Truth}``; the tolerances
 are stated where each number is made (:data:`SUM`, :data:`MLE`, ...).
 
 The study's facts are read from ``client.yml`` (window end, calibration end, churn threshold,
@@ -13,6 +17,7 @@ revenue (the demo's client.yml sets no margin_rate).
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,7 +60,7 @@ def load(folder: Path) -> dict:
     tx = tx[tx["timestamp"] < end + pd.Timedelta(days=1)].copy()
     tx["day"] = tx["timestamp"].dt.normalize()
     return {"p": p, "tx": tx, "cust": cust, "surveys": surveys[surveys["date"] < end + pd.Timedelta(days=1)],
-            "end": end, "cal": cal}
+            "end": end, "cal": cal, "folder": Path(folder)}
 
 
 def summary_by_hand(tx: pd.DataFrame, end: pd.Timestamp, cal: pd.Timestamp | None = None) -> pd.DataFrame:
@@ -496,6 +501,277 @@ def survey(d: dict, dur: pd.DataFrame, summ: pd.DataFrame) -> dict:
     return out
 
 
+# --------------------------------------------------------------------------- the four newer sections
+#: Monte Carlo tolerance of the bootstrap intervals (300 customer-cluster draws, against an independent
+#: bootstrap of 300 draws with another seed): the bounds of two such runs differ by a few hundredths of
+#: the interval's width; 0.25 of the width is far beyond that and far below the effect of a planted bug.
+BOOTSTRAP = 0.25
+#: The fixed-effects Poisson by scipy's BFGS against cxlab's Newton iterations: both stop on a gradient
+#: test; the estimate and its delta-method economics agree to about 1e-9 relative; 1e-7 is stated.
+FE_POISSON = 1e-7
+
+
+def _margin_rate(d: dict) -> float:
+    return float(d["tx"]["margin"].sum() / d["tx"]["amount"].sum())
+
+
+def customer_equity_truth(d: dict, summ: pd.DataFrame, dur: pd.DataFrame) -> dict:
+    """Revenue lost to churn by calendar month, and Gupta, Lehmann & Stuart's customer equity by its sums."""
+    z = stats.norm.ppf(0.975)
+    m_rate, end = _margin_rate(d), d["end"]
+    threshold = float(d["p"]["churn_threshold_days"])
+    revenue = summ["revenue"].reindex(dur.index).fillna(0.0)
+    # losses: the month each churned customer's last purchase falls in, complete once `threshold` days have passed
+    lost_day = dur["start"] + pd.to_timedelta(dur["duration"], unit="D")
+    monthly = revenue / np.maximum(dur["duration"] / DAYS_PER_MONTH, 1.0)
+    complete_until = end - pd.Timedelta(days=threshold)
+    last_month = (complete_until + pd.Timedelta(days=1)).to_period("M") - 1
+    months = pd.period_range(d["tx"]["timestamp"].min().to_period("M"), last_month, freq="M")[-12:]
+    lost = pd.Series(monthly[dur["event"]].to_numpy(), index=lost_day[dur["event"]].dt.to_period("M").to_numpy())
+    per_month = lost.groupby(level=0).sum().reindex(months, fill_value=0.0)
+    out = {"revenue_lost_to_churn_per_month": Truth(float(per_month.mean())),
+           "margin_lost_to_churn_per_month": Truth(float(per_month.mean()) * m_rate)}
+
+    # retention: one constant churn rate per active month (exponential MLE), sandwich SE of the ratio D / T
+    t = dur["duration"].to_numpy(float) / DAYS_PER_MONTH
+    e = dur["event"].to_numpy(float)
+    lam = e.sum() / t.sum()
+    se_log = math.sqrt(np.sum((e - lam * t) ** 2)) / t.sum() / lam
+    r = math.exp(-12 * lam)
+    r_ci = (math.exp(-12 * lam * math.exp(z * se_log)), math.exp(-12 * lam * math.exp(-z * se_log)))
+    out["annual_retention_rate"] = Truth(r, ci=r_ci, ci_rel=SUM)
+
+    # the inputs, measured as the module docstring says
+    first = summ["first_value"].reindex(dur.index).fillna(0.0)
+    margin = m_rate * float((revenue - first).sum()) / t.sum()
+    since = end + pd.Timedelta(days=1) - pd.DateOffset(months=12)
+    span = min(12.0, ((end - dur["start"].min()).days + 1) / DAYS_PER_MONTH)
+    recent = dur.index[dur["start"] >= since]
+    n_new = len(recent) / span
+    m0 = m_rate * float(first.loc[recent].mean())
+    cost = float(d["cust"].drop_duplicates("customer_id").set_index("customer_id")["acquisition_cost"]
+                 .reindex(recent).dropna().mean())
+    N0 = float((~dur["event"]).sum())
+    H, i = int(d["p"]["horizon_months"]), float(d["p"]["discount_rate"])
+
+    def equity(ret: float) -> float:
+        """Month by month: today's customers, then one cohort acquired at the end of every month k = 1..H."""
+        rho, delta = ret ** (1 / 12), (1 + i) ** (-1 / 12)
+        value = sum(margin * N0 * rho**s * delta**s for s in range(1, H + 1))
+        for k in range(1, H + 1):
+            value += n_new * delta**k * (m0 - cost)
+            value += sum(n_new * margin * rho**s * delta**(k + s) for s in range(1, H - k + 1))
+        return value
+
+    ce = equity(r)
+    out["customer_equity"] = Truth(ce, rel=1e-9, ci=(equity(r_ci[0]), equity(r_ci[1])), ci_rel=1e-9)
+    point = equity(r + 0.01) - ce
+    grid = [equity(x + 0.01) - equity(x) for x in np.linspace(r_ci[0], r_ci[1], 61)]
+    out["retention_point_value"] = Truth(point, rel=1e-7, ci=(min(grid), max(grid)), ci_rel=1e-7)
+    return out
+
+
+def reactivation_truth(d: dict, summ: pd.DataFrame) -> dict:
+    """Sleepers at the window's end and the winback campaign by CUPED (statsmodels OLS for theta)."""
+    import statsmodels.api as sm
+
+    tx, end, p = d["tx"], d["end"], d["p"]
+    sleeping_days = float(p.get("sleeping_days") or p["churn_threshold_days"])
+    window = int(p.get("campaign_window_days") or 60)
+    m_rate, H = _margin_rate(d), int(p["horizon_months"])
+    monthly_i = (1 + float(p["discount_rate"])) ** (1 / 12) - 1
+    buys = tx[tx["amount"] > 0]
+    anchor = end + pd.Timedelta(days=1)
+    last = buys.groupby("customer_id")["timestamp"].max().reindex(summ.index)
+    asleep = (anchor - last).dt.total_seconds() / 86400.0 >= sleeping_days
+    sleepers = last[asleep]
+    t = tx[tx["customer_id"].isin(sleepers.index)]
+    lp = t["customer_id"].map(sleepers)
+    active = t[(t["timestamp"] > lp - pd.Timedelta(days=365)) & (t["timestamp"] <= lp)]
+    active_rev = active.groupby("customer_id")["amount"].sum().reindex(sleepers.index, fill_value=0.0)
+    years = sum((1 + monthly_i) ** -k for k in range(1, H + 1)) / 12
+    out = {"sleeping_customers": Truth(int(asleep.sum())), "sleeping_share": Truth(float(asleep.mean())),
+           "sleeping_value_if_reactivated": Truth(float((m_rate * active_rev).clip(lower=0).sum() * years))}
+
+    camp = pd.read_csv(d["folder"] / "campaigns.csv", parse_dates=["sent_at"])
+    camp = camp[camp["customer_id"].isin(summ.index)
+                & (camp["sent_at"] + pd.Timedelta(days=window) <= anchor)]
+    name = camp["campaign"].value_counts().index[0]
+    c = camp[camp["campaign"] == name].reset_index(drop=True)
+    rows = []
+    for cid, sent in zip(c["customer_id"], c["sent_at"]):
+        mine = tx[(tx["customer_id"] == cid)]
+        before = mine[mine["timestamp"] < sent]
+        post = mine[(mine["timestamp"] > sent) & (mine["timestamp"] <= sent + pd.Timedelta(days=window))]
+        pre = before[before["timestamp"] >= sent - pd.Timedelta(days=365)]["amount"].sum()
+        lastb = before.loc[before["amount"] > 0, "timestamp"].max()
+        asleep_days = (sent - lastb).total_seconds() / 86400.0 if pd.notna(lastb) else np.nan
+        rows.append({"returned": float((post["amount"] > 0).any()), "revenue": post["amount"].sum(),
+                     "pre": pre, "log_asleep": math.log(max(asleep_days, 1.0)) if np.isfinite(asleep_days) else 0.0})
+    f = pd.DataFrame(rows)
+    f["margin"] = f["revenue"] * m_rate
+    treated = (c["group"].str.lower() == "treatment").to_numpy()
+    X = sm.add_constant(f[["pre", "log_asleep"]].to_numpy(float))
+    z = stats.norm.ppf(0.975)
+
+    def cuped(y: np.ndarray) -> tuple[float, float]:
+        theta = sm.OLS(y, X).fit().params[1:]          # the pooled slopes on the pre-experiment covariates
+        xc = f[["pre", "log_asleep"]].to_numpy(float)
+        adj = y - (xc - xc.mean(axis=0)) @ theta
+        a, b = adj[treated], adj[~treated]
+        return a.mean() - b.mean(), math.sqrt(a.var(ddof=1) / len(a) + b.var(ddof=1) / len(b))
+
+    est, se = cuped(f["returned"].to_numpy(float))
+    out["campaign_incremental_return_rate"] = Truth(est, ci=(est - z * se, est + z * se), ci_rel=1e-9)
+    est, se = cuped(f["margin"].to_numpy(float))
+    n1 = int(treated.sum())
+    inc = (est * n1, (est - z * se) * n1, (est + z * se) * n1)
+    out["campaign_incremental_margin"] = Truth(inc[0], ci=inc[1:], ci_rel=1e-9)
+    cost = float(c.loc[treated, "cost"].sum())
+    out["campaign_roi"] = Truth((inc[0] - cost) / cost, ci=((inc[1] - cost) / cost, (inc[2] - cost) / cost),
+                                ci_rel=1e-9)
+    return out
+
+
+def discounts_truth(d: dict) -> dict:
+    """Discount shares by pandas; the promotion calendar by Monday weeks; the within-customer response by the
+    conditional likelihood on the customer x band sums of the weekly panel (periods strictly between a
+    customer's first and last purchase week), clustered sandwich; the economics by the delta method."""
+    tx = d["tx"]
+    buys = tx[tx["amount"] >= 0].copy()
+    buys["discount"] = buys["discount"].fillna(0.0)
+    buys["week"] = buys["timestamp"].dt.to_period("W-SUN")          # weeks from Monday
+    cal = buys.groupby("week").agg(spend=("amount", "sum"), disc=("discount", "sum"))
+    depth = cal["disc"] / (cal["spend"] + cal["disc"])
+    band = sum((100 * depth >= edge).astype(int) for edge in (0.5, 7.5, 15.0))
+    buys["band"] = buys["week"].map(band)
+    per_cust = buys.groupby("customer_id").agg(n=("amount", "size"), k=("discount", lambda v: (v > 0).sum()))
+    out = {"discount_purchase_share": Truth(float((buys["discount"] > 0).mean())),
+           "discount_total": Truth(float(buys["discount"].sum())),
+           "discount_dependent_share": Truth(float(((per_cust["n"] >= 3) & (per_cust["k"] >= 0.5 * per_cust["n"])).mean()))}
+
+    weeks = cal.index.sort_values()
+    pos = pd.Series(np.arange(len(weeks)), index=weeks)
+    span = buys.groupby("customer_id")["week"].agg(["min", "max"])
+    cum = np.vstack([np.zeros(4, int), np.cumsum(np.eye(4, dtype=int)[band.reindex(weeks).to_numpy()], axis=0)])
+    fp, lp = pos[span["min"]].to_numpy(), pos[span["max"]].to_numpy()
+    expo = np.where((lp > fp)[:, None], cum[np.maximum(lp, fp + 1)] - cum[fp + 1], 0)   # weeks strictly between
+    buys["w"] = buys["week"].map(pos)
+    buys["fp"], buys["lp"] = buys["customer_id"].map(span["min"].map(pos)), buys["customer_id"].map(span["max"].map(pos))
+    between = buys[(buys["w"] > buys["fp"]) & (buys["w"] < buys["lp"])]
+    Y = between.groupby(["customer_id", "band"]).size().unstack(fill_value=0).reindex(
+        index=span.index, columns=range(4), fill_value=0).to_numpy()
+    W = expo
+    bands = [b for b in range(4) if W[:, b].sum() > 0]
+    W, Y = W[:, bands].astype(float), Y[:, bands].astype(float)
+    n = Y.sum(axis=1)
+    keep = (n > 0) & ((W > 0).sum(axis=1) > 1)              # the others carry no information on beta
+    W, Y, n = W[keep], Y[keep], n[keep]
+
+    # Hausman, Hall & Griliches' (1984) conditional likelihood: given a customer's n_i purchases, the bands get
+    # them multinomially with p_ik = W_ik e^b_k / sum_j W_ij e^b_j; maximised by scipy's BFGS.
+    # (statsmodels' ConditionalPoisson drops customers whose counts are equal across bands, although unequal
+    # exposures make them informative; a GLM with one dummy per customer gives the same beta in minutes.)
+    def probabilities(b: np.ndarray) -> np.ndarray:
+        w = W * np.exp(np.r_[0.0, b])
+        return w / w.sum(axis=1, keepdims=True)
+
+    def minus_loglik(b: np.ndarray) -> tuple[float, np.ndarray]:
+        p = probabilities(b)
+        value = -float(np.sum(Y * np.log(np.where(Y > 0, p, 1.0))))
+        return value, -(Y[:, 1:] - n[:, None] * p[:, 1:]).sum(axis=0)   # the multinomial score
+
+    beta = optimize.minimize(minus_loglik, np.zeros(len(bands) - 1), jac=True, method="BFGS",
+                             options={"gtol": 1e-8}).x
+    # the sandwich clustered by customer, with the small-sample factor G / (G - 1) of clustered covariances
+    P = probabilities(beta)[:, 1:]
+    scores = Y[:, 1:] - n[:, None] * P
+    info = np.diag((n[:, None] * P).sum(axis=0)) - (n[:, None] * P).T @ P
+    inv = np.linalg.inv(info)
+    G = len(n)
+    cov = inv @ (scores.T @ scores) @ inv * G / (G - 1)
+    z = stats.norm.ppf(0.975)
+    se = np.sqrt(np.diag(cov))
+    out["discount_incidence_multiplier_deepest"] = Truth(
+        math.exp(beta[-1]), rel=FE_POISSON, ci=(math.exp(beta[-1] - z * se[-1]), math.exp(beta[-1] + z * se[-1])),
+        ci_rel=FE_POISSON)
+
+    later = buys[buys["w"] > buys["fp"]]
+    Yk = later.groupby("band").size().reindex(bands[1:], fill_value=0).to_numpy(float)
+    Sk = later.groupby("band")["amount"].sum().reindex(bands[1:], fill_value=0).to_numpy(float)
+    Dk = later.groupby("band")["discount"].sum().reindex(bands[1:], fill_value=0).to_numpy(float)
+    keep = np.exp(-beta)
+
+    def with_ci(value: float, grad: np.ndarray) -> Truth:
+        s = math.sqrt(grad @ cov @ grad)
+        return Truth(value, rel=FE_POISSON, ci=(value - z * s, value + z * s), ci_rel=FE_POISSON)
+
+    m = _margin_rate(d)
+    given = buys["discount"].sum() - Dk.sum() + np.sum(Dk * keep)
+    out["discount_incremental_purchases"] = with_ci(float(np.sum(Yk * (1 - keep))), Yk * keep)
+    out["discount_margin_given_away"] = with_ci(float(given), -Dk * keep)
+    out["discount_net_margin"] = with_ci(float(m * np.sum(Sk * (1 - keep)) - given), m * Sk * keep + Dk * keep)
+    return out
+
+
+def cx_drivers_truth(d: dict, survey_out: dict) -> dict:
+    """Shapley R^2 by brute force over the 2^K subsets (numpy least squares), CSI from the shares, and the
+    detractor scenario as share x margin x the survey section's revenue at stake (the same formula per group)."""
+    from itertools import combinations
+
+    s = d["surveys"]
+    names = [c for c in s.columns if c.startswith("rating_")]
+    a = s.dropna(subset=["nps", *names]).reset_index(drop=True)
+    K = len(names)
+    customers = a["customer_id"].to_numpy()
+
+    def shapley(frame: pd.DataFrame) -> np.ndarray:
+        """I_j = sum over subsets S of the others of |S|! (K-|S|-1)! / K! (R2(S + j) - R2(S))."""
+        yy = frame["nps"].to_numpy(float)
+        fits = {}
+        for size in range(K + 1):
+            for S in combinations(names, size):
+                X = np.column_stack([np.ones(len(frame))] + [frame[c].to_numpy(float) for c in S])
+                resid = yy - X @ np.linalg.lstsq(X, yy, rcond=None)[0]
+                fits[S] = 1 - resid @ resid / np.sum((yy - yy.mean()) ** 2)
+        out = np.zeros(K)
+        for j, name in enumerate(names):
+            others = [c for c in names if c != name]
+            for size in range(K):
+                weight = math.factorial(size) * math.factorial(K - size - 1) / math.factorial(K)
+                for S in combinations(others, size):
+                    with_j = tuple(c for c in names if c in S or c == name)   # subsets keyed in column order
+                    out[j] += weight * (fits[with_j] - fits[S])
+        return out
+
+    def figures(frame: pd.DataFrame, top: int) -> np.ndarray:
+        """R2, the Shapley share of attribute ``top``, CSI (shares x mean ratings on 0-100)."""
+        imp = shapley(frame)
+        share = imp / imp.sum()
+        score = ((frame[names].to_numpy(float) - 1) / 4 * 100).mean(axis=0)
+        return np.array([imp.sum(), share[top], share @ score])
+
+    top = int(np.argmax(shapley(a)))  # the strongest driver of the sample; its share's spread over the draws
+    point = figures(a, top)
+    # customers resampled with all their answers, an own seed: 300 draws as the report, other random numbers
+    rng = np.random.default_rng(20261205)
+    ids = np.unique(customers)
+    rows = {cid: np.flatnonzero(customers == cid) for cid in ids}
+    boot = np.array([figures(a.iloc[np.concatenate([rows[c] for c in rng.choice(ids, len(ids))])], top)
+                     for _ in range(300)])
+    # R2 and the share: percentile interval shifted by the bootstrap bias (a sample R2 is biased upwards); CSI plain
+    shift = np.r_[boot[:, :2].mean(axis=0) - point[:2], 0.0]
+    low, high = np.quantile(boot, 0.025, axis=0) - shift, np.quantile(boot, 0.975, axis=0) - shift
+    out = {name: Truth(float(point[j]), ci=(float(low[j]), float(high[j])), ci_rel=None)
+           for j, name in enumerate(("cx_drivers_r2", "cx_top_driver_share", "csi"))}
+    share_moved = float(d["p"].get("cx_shift_share") or 0.10)
+    at_stake = survey_out["detractor_revenue_at_stake"]
+    scale = share_moved * _margin_rate(d)
+    out["cx_detractor_shift_value"] = Truth(scale * at_stake.value, rel=1e-9,
+                                            ci=tuple(scale * b for b in at_stake.ci), ci_rel=1e-9)
+    return out
+
+
 def recompute(folder: Path) -> dict:
     d = load(folder)
     out, summ = overview(d)
@@ -505,4 +781,8 @@ def recompute(folder: Path) -> dict:
     out.update(ltv(d, summ))
     out.update(loyalty(d, dur))
     out.update(survey(d, dur, summ))
+    out.update(customer_equity_truth(d, summ, dur))
+    out.update(reactivation_truth(d, summ))
+    out.update(discounts_truth(d))
+    out.update(cx_drivers_truth(d, out))
     return out
