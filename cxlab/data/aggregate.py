@@ -807,7 +807,8 @@ def _cohorts_ibis(t: ir.Table, period: str, obs: int) -> pd.DataFrame:
 
     last_p = _ordinal_of(_EPOCH + pd.Timedelta(days=obs), period)
     grid = [(c, k) for c in sizes_df["cohort"].astype("int64") for k in range(0, last_p - int(c) + 1)]
-    full = pd.DataFrame(grid, columns=["cohort", "k"])
+    # dtype given: an empty grid (no purchase inside the window) must still be int64, as in SQL
+    full = pd.DataFrame(grid, columns=["cohort", "k"], dtype="int64")
     cells_df["cohort"] = cells_df["cohort"].astype("int64")
     cells_df["k"] = cells_df["k"].astype("int64")
     full = full.merge(cells_df, on=["cohort", "k"], how="left").merge(

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from cxlab.data import (
@@ -310,8 +310,14 @@ ROUTE_CASES = [
 ]
 
 
+# Found by the random profile: the only purchase lies after `observation_end`, so the quarterly
+# cohort table is empty, and its columns must keep their types on both routes.
+_PURCHASE_AFTER_THE_WINDOW = tx([("id0", "2023-12-25", -30.0), ("id0", "2024-10-02", 0.0), ("id0", "2023-12-25", -30.0)])
+
+
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(edge_logs())
+@example(df=_PURCHASE_AFTER_THE_WINDOW)
 def test_duckdb_sql_route_equals_the_ibis_route(monkeypatch, df):
     """Local data runs hand-written DuckDB SQL; other engines the Ibis expressions: the same frames."""
     from cxlab.data import aggregate
