@@ -14,6 +14,7 @@ from cxlab.data import (
     cohort_counts,
     customer_period_panel,
     customer_summary,
+    durations_from_summary,
     interpurchase_gaps,
     purchase_days,
 )
@@ -173,7 +174,8 @@ def test_panel_is_zero_filled():
 
 
 def test_gaps_and_durations():
-    df = tx([("a", "2024-01-01", 1.0), ("a", "2024-01-11", 1.0), ("a", "2024-01-31", 1.0), ("b", "2024-01-25", 1.0)])
+    df = tx([("a", "2024-01-01", 1.0), ("a", "2024-01-11", 1.0), ("a", "2024-01-31", 1.0), ("b", "2024-01-25", 1.0),
+             ("c", "2024-01-26", 1.0)])
     g = interpurchase_gaps(df, observation_end="2024-02-10")
     a = g[g.customer_id == "a"]
     assert sorted(a.loc[~a.censored, "gap"]) == [10.0, 20.0]
@@ -182,6 +184,11 @@ def test_gaps_and_durations():
     d = churn_durations(df, threshold=15, observation_end="2024-02-10")
     assert not d.loc["a", "event"] and d.loc["a", "duration"] == 40
     assert d.loc["b", "event"] and d.loc["b", "duration"] == 0
+    # exactly the threshold without a purchase is not yet churned ("more than 15 days")
+    assert not d.loc["c", "event"] and d.loc["c", "duration"] == 15
+    pd.testing.assert_frame_equal(
+        d, durations_from_summary(customer_summary(df, observation_end="2024-02-10"), threshold=15,
+                                  observation_end="2024-02-10"))
     with pytest.raises(ValueError, match="threshold"):
         churn_durations(df, threshold=-1)
 
