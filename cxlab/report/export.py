@@ -79,74 +79,136 @@ def _kind(series: pd.Series, kind: Any) -> str | None:
     return None
 
 
+#: Rows of an Excel sheet (Excel 2007+): a longer table continues on further sheets.
+EXCEL_MAX_ROWS = 1_048_576
+
+
+def _column_values(series: pd.Series, kind: Any) -> list[Any]:
+    """A column as Excel cell values, converted once per column (a win-back list may have millions of rows)."""
+    if callable(kind) or pd.api.types.is_bool_dtype(series) or not (
+            pd.api.types.is_numeric_dtype(series) or pd.api.types.is_datetime64_any_dtype(series)):
+        return [_cell_value(v, kind) for v in series.tolist()]
+    if pd.api.types.is_datetime64_any_dtype(series):
+        values = series.dt.tz_localize(None) if getattr(series.dt, "tz", None) is not None else series
+        return [None if v is pd.NaT else v.to_pydatetime() for v in values.astype(object).tolist()]
+    if pd.api.types.is_integer_dtype(series) and not series.hasnans:
+        return series.astype("int64").tolist()
+    values = series.astype("float64").to_numpy()
+    out = values.tolist()
+    if not np.isfinite(values).all():
+        for i in np.flatnonzero(~np.isfinite(values)):
+            out[i] = None
+    return out
+
+
 def write_tables_xlsx(path: str | os.PathLike, tables: Sequence[Mapping[str, Any]], lang: str, currency: str, *,
                       section_titles: Mapping[str, str] | None = None,
                       metrics: Iterable[tuple[str, str]] = ()) -> None:
-    """Write ``tables`` (``ReportContext.tables``) into an Excel workbook at ``path`` (atomically)."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font, PatternFill
-    from openpyxl.utils import get_column_letter
+    """Write ``tables`` (``ReportContext.tables``) into an Excel workbook at ``path`` (atomically).
+
+    XlsxWriter in constant-memory mode: rows go to disk as they are written, so a table of
+    millions of rows costs seconds and little memory. A table longer than a sheet
+    (:data:`EXCEL_MAX_ROWS` less the caption and header rows) continues on further sheets,
+    each captioned "(part k/m)" and listed in the contents.
+    """
+    import xlsxwriter
 
     words = ui_texts()[lang]["export"]
     formats = _number_formats(lang, currency)
     titles = dict(section_titles or {})
-    wb = Workbook()
-    contents = wb.active
-    contents.title = words["contents"][:31]
-    bold = Font(bold=True)
-    head_fill = PatternFill("solid", fgColor="F5F7FA")
-    contents.append([words["sheet"], words["section"], words["table"], words["rows"]])
-    for cell in contents[1]:
-        cell.font = bold
-    used = {contents.title.lower()}
-    metrics = list(metrics)
-    if metrics:
-        sheet = wb.create_sheet(_sheet_name(0, words["metrics"], used))
-        sheet.append([words["metric"], words["value"]])
-        for cell in sheet[1]:
-            cell.font = bold
-        for label, text in metrics:
-            sheet.append([label, text])
-        sheet.column_dimensions["A"].width = 70
-        sheet.column_dimensions["B"].width = 45
-        contents.append([sheet.title, "", words["metrics"], len(metrics)])
-    for number, table in enumerate(tables, start=1):
-        frame: pd.DataFrame = table["frame"]
-        section = titles.get(table.get("section") or "", table.get("section") or "")
-        caption = table.get("caption") or section or words["table"]
-        sheet = wb.create_sheet(_sheet_name(number, caption, used))
-        sheet.append([caption])
-        sheet["A1"].font = Font(bold=True, size=12)
-        sheet.append([str(c) for c in frame.columns])
-        for cell in sheet[2]:
-            cell.font = bold
-            cell.fill = head_fill
-            cell.alignment = Alignment(wrap_text=True, vertical="top")
-        kinds = [_kind(frame[c], table.get("formats", {}).get(str(c))) for c in frame.columns]
-        raw_kinds = [table.get("formats", {}).get(str(c)) for c in frame.columns]
-        digits = table.get("digits", {})
-        for row in frame.itertuples(index=False, name=None):
-            sheet.append([_cell_value(v, k) for v, k in zip(row, raw_kinds)])
-        for j, (col, kind) in enumerate(zip(frame.columns, kinds), start=1):
-            letter = get_column_letter(j)
-            fmt = formats.get(kind) if kind else None
-            if kind == "num" and str(col) in digits:
-                d = int(digits[str(col)])
-                fmt = "#,##0" + ("." + "0" * d if d else "")
-            if kind == "money" and str(col) in digits and int(digits[str(col)]) > 0:
-                fmt = fmt.replace("#,##0", "#,##0." + "0" * int(digits[str(col)]))
-            if fmt:
-                for cell in sheet[letter][2:]:
-                    cell.number_format = fmt
-            longest = max([len(str(col))] + [len(str(v)) for v in frame[col].head(200)])
-            sheet.column_dimensions[letter].width = min(max(10, longest + 2), 60)
-        sheet.freeze_panes = "A3"
-        contents.append([sheet.title, section, caption, len(frame)])
-    contents.column_dimensions["A"].width = 34
-    contents.column_dimensions["B"].width = 30
-    contents.column_dimensions["C"].width = 70
     with atomic_path(path) as tmp:
-        wb.save(tmp)
+        wb = xlsxwriter.Workbook(str(tmp), {"constant_memory": True, "default_date_format": formats["date"]})
+        bold = wb.add_format({"bold": True})
+        title_format = wb.add_format({"bold": True, "font_size": 12})
+        head = wb.add_format({"bold": True, "bg_color": "#F5F7FA", "text_wrap": True, "valign": "top"})
+        cell_formats: dict[str, Any] = {}
+
+        def cell_format(code: str | None) -> Any:
+            if code is None:
+                return None
+            if code not in cell_formats:
+                cell_formats[code] = wb.add_format({"num_format": code})
+            return cell_formats[code]
+
+        used: set[str] = set()
+        contents = wb.add_worksheet(_sheet_name_plain(words["contents"], used))
+        contents.write_row(0, 0, [words["sheet"], words["section"], words["table"], words["rows"]], bold)
+        contents.set_column(0, 0, 34)
+        contents.set_column(1, 1, 30)
+        contents.set_column(2, 2, 70)
+        listed = 1
+        metrics = list(metrics)
+        if metrics:
+            name = _sheet_name(0, words["metrics"], used)
+            sheet = wb.add_worksheet(name)
+            sheet.write_row(0, 0, [words["metric"], words["value"]], bold)
+            for r, (label, text) in enumerate(metrics, start=1):
+                sheet.write_row(r, 0, [label, text])
+            sheet.set_column(0, 0, 70)
+            sheet.set_column(1, 1, 45)
+            contents.write_row(listed, 0, [name, "", words["metrics"], len(metrics)])
+            listed += 1
+        per_sheet = EXCEL_MAX_ROWS - 2  # caption and header rows
+        for number, table in enumerate(tables, start=1):
+            frame: pd.DataFrame = table["frame"]
+            section = titles.get(table.get("section") or "", table.get("section") or "")
+            caption = table.get("caption") or section or words["table"]
+            raw_kinds = [table.get("formats", {}).get(str(c)) for c in frame.columns]
+            kinds = [_kind(frame[c], k) for c, k in zip(frame.columns, raw_kinds)]
+            digits = table.get("digits", {})
+            codes = []
+            for col, kind in zip(frame.columns, kinds):
+                code = formats.get(kind) if kind else None
+                if kind == "num" and str(col) in digits:
+                    d = int(digits[str(col)])
+                    code = "#,##0" + ("." + "0" * d if d else "")
+                if kind == "money" and str(col) in digits and int(digits[str(col)]) > 0:
+                    code = code.replace("#,##0", "#,##0." + "0" * int(digits[str(col)]))
+                codes.append(cell_format(code))
+            widths = [min(max(10, max([len(str(col))] + [len(str(v)) for v in frame[col].head(200)]) + 2), 60)
+                      for col in frame.columns]
+            columns = [_column_values(frame[c], k) for c, k in zip(frame.columns, raw_kinds)]
+            parts = max(1, -(-len(frame) // per_sheet))
+            for part in range(parts):
+                lo, hi = part * per_sheet, min(len(frame), (part + 1) * per_sheet)
+                title = caption if parts == 1 else f"{caption} ({words['part']} {part + 1}/{parts})"
+                name = _sheet_name(number, title, used)
+                sheet = wb.add_worksheet(name)
+                sheet.write(0, 0, title, title_format)
+                sheet.write_row(1, 0, [str(c) for c in frame.columns], head)
+                for j, (width, fmt) in enumerate(zip(widths, codes)):
+                    sheet.set_column(j, j, width, fmt)
+                # one writer per column, chosen once (XlsxWriter's `write` would inspect every value's type)
+                writers = [_column_writer(sheet, values, fmt) for values, fmt in zip(columns, codes)]
+                for r in range(lo, hi):
+                    row = 2 + r - lo
+                    for j, (values, (write, fmt)) in enumerate(zip(columns, writers)):
+                        value = values[r]
+                        if value is not None:
+                            write(row, j, value, fmt)
+                sheet.freeze_panes(2, 0)
+                contents.write_row(listed, 0, [name, section, title, hi - lo])
+                listed += 1
+        wb.close()
+
+
+def _column_writer(sheet: Any, values: list[Any], fmt: Any) -> tuple[Any, Any]:
+    """The sheet's write method for a column whose values all have one type (else the generic one)."""
+    present = [v for v in values[:1000] if v is not None]
+    types = {type(v) for v in present}
+    by_type = {str: sheet.write_string, float: sheet.write_number, int: sheet.write_number,
+               bool: sheet.write_boolean, _dt.datetime: sheet.write_datetime}
+    if len(types) == 1 and next(iter(types)) in by_type:
+        kind = next(iter(types))
+        if all(type(v) is kind for v in values if v is not None):
+            return by_type[kind], fmt
+    return sheet.write, fmt
+
+
+def _sheet_name_plain(title: str, used: set[str]) -> str:
+    name = _BAD_SHEET_CHARS.sub(" ", title).strip()[:31].rstrip()
+    used.add(name.lower())
+    return name
 
 
 def write_pdf(html_path: str | os.PathLike, pdf_path: str | os.PathLike, browser: Any = None) -> int:

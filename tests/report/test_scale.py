@@ -110,6 +110,29 @@ def test_every_section_records_its_seconds_and_peak_memory(small):
     assert len(notes) == 1 and "600" in notes[0]
 
 
+def test_cx_drivers_bootstrap_the_sampled_customers_answers(small):
+    """The driver and CSI bootstraps (n_boot × answers weights) run on the sample's answers and say so;
+    the tables of NPS by touchpoint keep every answer."""
+    from cxlab import cx_drivers as cd
+    from cxlab.report.sections.cx_drivers import N_BOOT, SEED
+
+    study = make_study(small, customer_sample_size=600)
+    ctx = render(study, "cx_drivers")
+    notes = [html for kind, html in ctx.blocks if kind == "note" and "cx-sample" in html]
+    assert len(notes) == 2 and all("600" in n for n in notes)  # the drivers' and the money's
+    answers = study.sampled(study.surveys)
+    assert 0 < len(answers) < len(study.surveys) and answers["customer_id"].isin(study.sample.ids).all()
+    kd = cd.key_drivers(answers, n_boot=N_BOOT, seed=SEED)
+    fit = kd.fit.iloc[0]
+    assert ctx.metrics["cx_drivers_r2"].value == pytest.approx(fit["r2"], rel=1e-12)
+    csi = cd.csi_index(answers, by="touchpoint", n_boot=N_BOOT, seed=SEED, min_answers=30)
+    assert ctx.metrics["csi"].value == pytest.approx(csi.csi, rel=1e-12)
+    # without a sample: every answer
+    whole = render(make_study(small), "cx_drivers")
+    assert whole.metrics["csi"].value == pytest.approx(cd.csi_index(
+        whole.study.surveys, by="touchpoint", n_boot=N_BOOT, seed=SEED, min_answers=30).csi, rel=1e-12)
+
+
 @pytest.fixture(scope="module")
 def large():
     """A 150,000-customer client: the default sample (50,000) is drawn."""

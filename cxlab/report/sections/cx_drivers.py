@@ -13,6 +13,10 @@
   (:func:`cxlab.cx_drivers.detractor_shift_value`, from the study's NPS-behaviour
   link, churn rule, horizon and margin).
 
+The driver analyses and the CSI bootstrap customers: when the study has a
+customer sample (a large client), they run on the answers of the sampled
+customers and say so; the tables of NPS, CSAT and CES use every answer.
+
 Not available without a surveys table, without answers in the window, or
 without attribute ratings. Touchpoint, journey-stage and attribute names are
 the client's words: they reach the report through ``ctx.category``.
@@ -49,10 +53,13 @@ def build(ctx) -> None:
     ctx.how_to_read("how_to_read")
     for dimension in ("touchpoint", "journey_stage"):
         _by_dimension(ctx, surveys, dimension)
-    _drivers(ctx, surveys)
-    if "touchpoint" in surveys.columns:
-        _drivers_by_touchpoint(ctx, surveys)
-    _csi(ctx, surveys)
+    # The bootstrap of the drivers and the CSI redraws customers (n_boot × answers weights): on a large
+    # client it runs on the sampled customers' answers, whose intervals then carry the sampling error.
+    modelled = ctx.study.sampled(surveys)
+    _drivers(ctx, modelled)
+    if "touchpoint" in modelled.columns:
+        _drivers_by_touchpoint(ctx, modelled)
+    _csi(ctx, modelled)
     _money(ctx, surveys)
     ctx.caveat("caveat")
 
@@ -98,6 +105,7 @@ def _drivers(ctx, surveys: pd.DataFrame) -> None:
     if kd.table.empty:
         ctx.text("drivers_too_few", min_n=50)
         return
+    ctx.sample_note("drivers_sample_what")
     table = kd.table.sort_values("importance", ascending=False).reset_index(drop=True)
     fit = kd.fit.iloc[0]
     names = [ctx.category(a) for a in table["attribute"]]
