@@ -31,6 +31,21 @@ Measured 2026-12-05 on the shared 2-core machine (sample 50,000; every section o
 * 10M customers, 86.3M rows (1.35 GiB Parquet), load 5-7 from other jobs: 1555 s (goal NOT met),
   peak 11.3 GiB (met): setup 163 s (7.7 GiB), overview 435 (9.3), segments 328 (10.9), retention 330
   (11.1), ltv 174 (11.3), loyalty 7.6, survey 54, kernel start 30, page and PDF 5.
+  (Six sections then; the four later sections and their tables were not in that run.)
+
+Measured 2026-12-05 afternoon, machine otherwise idle (load 0.1), today's ten sections and tables:
+
+* 1M customers, 9.2M rows: 219 s (met), peak 6.26 GiB: setup 7.5 s, overview 7.7, segments 6.8,
+  retention 8.1, ltv 34.4, loyalty 1.4, survey 3.7, cx_drivers 7.1, reactivation 20.1 (2.59 GiB),
+  discounts 28.6 (6.26 GiB: every customer's discount cells), customer_equity 13.0 (3.59 GiB),
+  tables.xlsx 73.5 (683,563-row win-back list, openpyxl; XlsxWriter since: 2.6x faster),
+  kernel start 2.5, page 0.8, PDF 2.0.
+* 10M customers, 91.6M rows (1.60 GiB Parquet): setup 95 s, overview 106, segments 76, retention 71,
+  ltv 43, loyalty 1.6, survey 30 (423 s, peak 13.1 GiB so far), then the kernel was killed for
+  memory in cx_drivers (bootstrap weights of 4.4M answers; the drivers now use the customer
+  sample). Not yet run to the end: discounts (linear in customers, ~60 GiB by the 1M figure),
+  reactivation and customer_equity need the sample or SQL first, and the 6.8M-row win-back list
+  costs ~3 min in tables.xlsx.
 """
 from __future__ import annotations
 
