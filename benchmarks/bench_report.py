@@ -12,6 +12,10 @@ Prints the batch wall time, the goal check, the ratio batch / sequential estimat
 client's time goes (kernel start, loading the data, each section, figures, Excel, HTML, PDF).
 
     python benchmarks/bench_report.py [--clients 20] [--jobs 2] [--customers 2000]
+
+Measured 2026-12-05 on an idle machine (ten sections): 110.7 s for 20 clients (goal NOT met), 5.5 s
+per client; one client alone 12.3 s; cells 8.0 s per client (LTV 2.3, retention 1.4, segments 1.0;
+PNG figures 2.1 and SVG 0.9 inside them), kernel start 0.8, HTML 0.4, PDF 1.5.
 """
 from __future__ import annotations
 
