@@ -25,8 +25,9 @@ __all__ = ["write_pdf", "write_tables_xlsx"]
 _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
 
 
-def _sheet_name(number: int, title: str, used: set[str]) -> str:
-    base = _BAD_SHEET_CHARS.sub(" ", f"{number:02d} {title}").strip()[:31].rstrip()
+def _sheet_name(number: int | None, title: str, used: set[str]) -> str:
+    """A valid, unused sheet name: ``NN title`` (``title`` alone without a number), at most 31 characters."""
+    base = _BAD_SHEET_CHARS.sub(" ", title if number is None else f"{number:02d} {title}").strip()[:31].rstrip()
     name, k = base, 2
     while name.lower() in used:
         suffix = f" ({k})"
@@ -116,8 +117,8 @@ def write_tables_xlsx(path: str | os.PathLike, tables: Sequence[Mapping[str, Any
     words = ui_texts()[lang]["export"]
     formats = _number_formats(lang, currency)
     titles = dict(section_titles or {})
-    with atomic_path(path) as tmp:
-        wb = xlsxwriter.Workbook(str(tmp), {"constant_memory": True, "default_date_format": formats["date"]})
+    with atomic_path(path) as tmp, xlsxwriter.Workbook(
+            str(tmp), {"constant_memory": True, "default_date_format": formats["date"]}) as wb:
         bold = wb.add_format({"bold": True})
         title_format = wb.add_format({"bold": True, "font_size": 12})
         head = wb.add_format({"bold": True, "bg_color": "#F5F7FA", "text_wrap": True, "valign": "top"})
@@ -131,7 +132,7 @@ def write_tables_xlsx(path: str | os.PathLike, tables: Sequence[Mapping[str, Any
             return cell_formats[code]
 
         used: set[str] = set()
-        contents = wb.add_worksheet(_sheet_name_plain(words["contents"], used))
+        contents = wb.add_worksheet(_sheet_name(None, words["contents"], used))
         contents.write_row(0, 0, [words["sheet"], words["section"], words["table"], words["rows"]], bold)
         contents.set_column(0, 0, 34)
         contents.set_column(1, 1, 30)
@@ -168,6 +169,8 @@ def write_tables_xlsx(path: str | os.PathLike, tables: Sequence[Mapping[str, Any
             widths = [min(max(10, max([len(str(col))] + [len(str(v)) for v in frame[col].head(200)]) + 2), 60)
                       for col in frame.columns]
             columns = [_column_values(frame[c], k) for c, k in zip(frame.columns, raw_kinds)]
+            # one writer per column, chosen once (XlsxWriter's `write` would inspect every value's type)
+            writer_names = [_writer_name(values) for values in columns]
             parts = max(1, -(-len(frame) // per_sheet))
             for part in range(parts):
                 lo, hi = part * per_sheet, min(len(frame), (part + 1) * per_sheet)
@@ -178,37 +181,26 @@ def write_tables_xlsx(path: str | os.PathLike, tables: Sequence[Mapping[str, Any
                 sheet.write_row(1, 0, [str(c) for c in frame.columns], head)
                 for j, (width, fmt) in enumerate(zip(widths, codes)):
                     sheet.set_column(j, j, width, fmt)
-                # one writer per column, chosen once (XlsxWriter's `write` would inspect every value's type)
-                writers = [_column_writer(sheet, values, fmt) for values, fmt in zip(columns, codes)]
+                writers = [getattr(sheet, name) for name in writer_names]
                 for r in range(lo, hi):
                     row = 2 + r - lo
-                    for j, (values, (write, fmt)) in enumerate(zip(columns, writers)):
+                    for j, (values, write, fmt) in enumerate(zip(columns, writers, codes)):
                         value = values[r]
                         if value is not None:
                             write(row, j, value, fmt)
                 sheet.freeze_panes(2, 0)
                 contents.write_row(listed, 0, [name, section, title, hi - lo])
                 listed += 1
-        wb.close()
 
 
-def _column_writer(sheet: Any, values: list[Any], fmt: Any) -> tuple[Any, Any]:
-    """The sheet's write method for a column whose values all have one type (else the generic one)."""
-    present = [v for v in values[:1000] if v is not None]
-    types = {type(v) for v in present}
-    by_type = {str: sheet.write_string, float: sheet.write_number, int: sheet.write_number,
-               bool: sheet.write_boolean, _dt.datetime: sheet.write_datetime}
-    if len(types) == 1 and next(iter(types)) in by_type:
-        kind = next(iter(types))
-        if all(type(v) is kind for v in values if v is not None):
-            return by_type[kind], fmt
-    return sheet.write, fmt
+_WRITER_BY_TYPE = {str: "write_string", float: "write_number", int: "write_number", bool: "write_boolean",
+                   _dt.datetime: "write_datetime"}
 
 
-def _sheet_name_plain(title: str, used: set[str]) -> str:
-    name = _BAD_SHEET_CHARS.sub(" ", title).strip()[:31].rstrip()
-    used.add(name.lower())
-    return name
+def _writer_name(values: list[Any]) -> str:
+    """The XlsxWriter worksheet method for a column whose values all have one type (else the generic one)."""
+    types = {type(v) for v in values if v is not None}
+    return _WRITER_BY_TYPE.get(types.pop(), "write") if len(types) == 1 else "write"
 
 
 def write_pdf(html_path: str | os.PathLike, pdf_path: str | os.PathLike, browser: Any = None) -> int:
