@@ -138,26 +138,30 @@ def naive_discount_comparison(cells: pd.DataFrame) -> dict[str, float]:
 
 
 # --------------------------------------------------------------------------- within-customer models
-def _band_matrices(cells: pd.DataFrame, columns: tuple[str, ...], n_bands: int) -> list[np.ndarray]:
-    """Each of ``columns`` summed per customer × band as a (customers, bands) matrix (one row order for all)."""
-    codes = pd.factorize(cells["customer_id"])[0]
+def _band_matrices(cells: pd.DataFrame, columns: tuple[str, ...], n_bands: int, ids: pd.Index) -> list[np.ndarray]:
+    """Each of ``columns`` summed per customer × band as a (customers, bands) matrix, one row per id of ``ids``
+    (the same row order for every matrix; customers without cells get zeros)."""
+    codes = ids.get_indexer(cells["customer_id"])
     bands = cells["band"].to_numpy()
     out = []
     for column in columns:
-        matrix = np.zeros((codes.max() + 1 if len(codes) else 0, n_bands))
+        matrix = np.zeros((len(ids), n_bands))
         np.add.at(matrix, (codes, bands), cells[column].to_numpy(dtype=float))
         out.append(matrix)
     return out
 
 
-def _fe_poisson(W: np.ndarray, Y: np.ndarray, max_iter: int = 100, tol: float = 1e-10) -> tuple[np.ndarray, np.ndarray]:
+def _fe_poisson(W: np.ndarray, Y: np.ndarray, max_iter: int = 100,
+                tol: float = 1e-10) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Conditional (fixed-effects) Poisson MLE of band effects, band 0 the reference (Newton's method).
 
     ``W``, ``Y``: periods and counts per customer × band. With ``p_ik = W_ik e^b_k / sum_j W_ij e^b_j``
     the per-customer score is ``s_i = (Y_ik - n_i p_ik)_k`` and the information
-    ``sum_i n_i (diag(p_i) - p_i p_i')`` (bands 1..K). Returns ``beta`` and the covariance clustered by
-    customer, ``I^-1 (sum_i s_i s_i') I^-1 * G / (G - 1)``.
+    ``sum_i n_i (diag(p_i) - p_i p_i')`` (bands 1..K). Returns ``beta``, the covariance clustered by
+    customer, ``I^-1 (sum_i s_i s_i') I^-1 * G / (G - 1)``, and each customer's influence on ``beta``,
+    ``I^-1 s_i`` (one row per row of ``W``; zeros for customers without information).
     """
+    rows = len(W)
     n = Y.sum(axis=1)
     keep = (n > 0) & ((W > 0).sum(axis=1) > 1)       # others carry no information on beta
     W, Y, n = W[keep], Y[keep], n[keep]
@@ -178,7 +182,9 @@ def _fe_poisson(W: np.ndarray, Y: np.ndarray, max_iter: int = 100, tol: float = 
     score, info = score_info(beta)
     bread = np.linalg.inv(info)
     G = len(n)
-    return beta, bread @ (score.T @ score) @ bread * G / max(G - 1, 1)
+    influence = np.zeros((rows, len(beta)))
+    influence[keep] = score @ bread
+    return beta, bread @ (score.T @ score) @ bread * G / max(G - 1, 1), influence
 
 
 def _fe_log_basket(N: np.ndarray, S: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -249,6 +255,9 @@ class DiscountResponse(Estimator):
         made anyway; the margin of the added spend (``margin_rate``) and it minus the margin given
         away (None without a margin rate).
     discount_total_ : float
+        Every discount of the calendar's periods (the whole log's when a calendar is given).
+    scale_ : float
+        ``population / sampled``: what the sample's counts and totals are multiplied by (1 without a sample).
     n_customers_ : int
         Customers whose purchases inform the incidence model.
     """
@@ -257,24 +266,46 @@ class DiscountResponse(Estimator):
         self.confidence = confidence
         self.margin_rate = margin_rate
 
-    def fit(self, cells: pd.DataFrame, calendar: pd.DataFrame | None = None) -> "DiscountResponse":
-        """Fit on :func:`cxlab.data.discount_cells` (and its :func:`cxlab.data.discount_calendar`)."""
+    def fit(self, cells: pd.DataFrame, calendar: pd.DataFrame | None = None, *, population: int | None = None,
+            sampled: int | None = None) -> "DiscountResponse":
+        """Fit on :func:`cxlab.data.discount_cells` (and its :func:`cxlab.data.discount_calendar`).
+
+        Parameters
+        ----------
+        cells, calendar : DataFrame
+            The cells, and the calendar of the whole log (its ``discount`` sum is then the total).
+        population, sampled : int, optional
+            When ``cells`` hold a simple random sample of ``sampled`` customers out of ``population``
+            (the study's customer sample; sampled customers without cells count as buying nothing),
+            the economics are the client's totals, ``population / sampled`` times the sample's, and
+            their intervals carry the sampling error as well as the model's: each is the linearised
+            estimator ``N/n sum_i t_i(beta)`` with the influence of customer *i*
+            ``N/n [sqrt(1 - n/N) (t_i - mean t) + g' I^-1 s_i]`` (Cochran 1977, eq. 2.12 for the
+            first term, the delta method for the second; ``g = sum_i dt_i/dbeta``). Without a
+            sample the first term vanishes and the interval is the delta method's.
+        """
         if not 0 < self.confidence < 1:
             raise ValueError(f"confidence must be in (0, 1), got {self.confidence!r}")
-        n_bands = int(cells["band"].max()) + 1 if len(cells) else 0
         resp = cells[cells["stage"] == "between"]
         present = sorted(set(resp.loc[resp["periods"] > 0, "band"]))
         if 0 not in present or len(present) < 2:
             raise ValueError("the discount response needs periods without a discount and periods with one "
                              f"between customers' first and last purchases; bands present: {present}")
+        ids = pd.Index(pd.unique(cells["customer_id"]))
+        n = len(ids) if sampled is None else int(sampled)
+        big_n = n if population is None else int(population)
+        if n < len(ids) or big_n < n:
+            raise ValueError(f"a sample of {n} customers out of {big_n} cannot hold the {len(ids)} customers "
+                             "of the cells")
+        self.scale_ = big_n / n
         # bands that never occur are dropped from the model (their columns are all zero)
         resp = resp[resp["band"].isin(present)]
         remap = {b: j for j, b in enumerate(present)}
         resp = resp.assign(band=resp["band"].map(remap))
         k = len(present)
         z = stats.norm.ppf(0.5 + self.confidence / 2)
-        W, Y = _band_matrices(resp, ("periods", "purchases"), k)
-        beta, cov = _fe_poisson(W, Y)
+        W, Y = _band_matrices(resp, ("periods", "purchases"), k, ids)
+        beta, cov, influence = _fe_poisson(W, Y)
         self.n_customers_ = int(((Y.sum(axis=1) > 0) & ((W > 0).sum(axis=1) > 1)).sum())
         se = np.sqrt(np.diag(cov))
         totals = resp.groupby("band")[["periods", "purchases", "spend", "discount"]].sum().reindex(range(k), fill_value=0)
@@ -293,7 +324,7 @@ class DiscountResponse(Estimator):
 
         # basket: every purchase with a positive amount, first periods included (the fixed effect absorbs levels)
         all_cells = cells[cells["band"].isin(present)].assign(band=lambda c: c["band"].map(remap))
-        N, S = _band_matrices(all_cells, ("baskets", "log_spend"), k)
+        N, S = _band_matrices(all_cells, ("baskets", "log_spend"), k, ids)
         b_beta, b_cov = _fe_log_basket(N, S)
         b_se = np.sqrt(np.diag(b_cov))
         self.basket_ = pd.DataFrame({
@@ -301,27 +332,37 @@ class DiscountResponse(Estimator):
             "lower": np.exp(b_beta - z * b_se), "upper": np.exp(b_beta + z * b_se), "se_log": b_se,
         }).set_index("band")
 
-        # economics (delta method on the incidence covariance): every purchase after the first period
-        keep_share = np.exp(-beta)                            # share of band purchases that were habitual
+        # economics, per customer (bands with a response, every period after the first): purchases, spend and
+        # discounts of band k, of which the share exp(-beta_k) would have happened anyway
         later = cells[(cells["stage"] != "first") & cells["band"].isin(present[1:])]
-        later_totals = later.groupby(later["band"].map(remap))[["purchases", "spend", "discount"]].sum()
-        later_totals = later_totals.reindex(range(1, k), fill_value=0)
-        Yk, Sk, Dk = (later_totals[c].to_numpy(dtype=float) for c in ("purchases", "spend", "discount"))
+        later = later.assign(band=later["band"].map(remap) - 1)
+        Yk, Sk, Dk = _band_matrices(later, ("purchases", "spend", "discount"), k - 1, ids)
+        keep_share = np.exp(-beta)
+        # first periods and bands without a response: every discount there is given away for certain
+        certain = _band_matrices(cells.assign(band=0), ("discount",), 1, ids)[0][:, 0] - Dk.sum(axis=1)
+        g = self.n_customers_
+        scale, fpc, adjust = self.scale_, np.sqrt(max(1.0 - n / big_n, 0.0)), g / max(g - 1, 1)
 
-        def interval(value: float, grad: np.ndarray) -> Interval:
-            s = float(np.sqrt(grad @ cov @ grad))
-            return Interval(float(value), s, float(value - z * s), float(value + z * s))
+        def total(per_customer: np.ndarray, gradient: np.ndarray) -> Interval:
+            """The client's total of ``per_customer`` (one value per customer of the cells) and its interval;
+            ``gradient``: d value_i / d beta per customer."""
+            mean = per_customer.sum() / n
+            psi = scale * (fpc * (per_customer - mean) + influence @ gradient.sum(axis=0))
+            # the sample's customers without cells: value 0, no influence on beta
+            var = (np.sum(psi ** 2) + (n - len(ids)) * (scale * fpc * mean) ** 2) * adjust
+            value, s_ = float(scale * per_customer.sum()), float(np.sqrt(var))
+            return Interval(value, s_, value - z * s_, value + z * s_)
 
-        self.incremental_purchases_ = interval(np.sum(Yk * (1 - keep_share)), Yk * keep_share)
-        self.incremental_spend_ = interval(np.sum(Sk * (1 - keep_share)), Sk * keep_share)
-        certain = float(cells["discount"].sum() - Dk.sum())  # first periods and bands without a response
-        self.margin_given_away_ = interval(certain + np.sum(Dk * keep_share), -Dk * keep_share)
-        self.discount_total_ = float(cells["discount"].sum())
+        self.incremental_purchases_ = total(Yk @ (1 - keep_share), Yk * keep_share)
+        self.incremental_spend_ = total(Sk @ (1 - keep_share), Sk * keep_share)
+        self.margin_given_away_ = total(certain + Dk @ keep_share, -Dk * keep_share)
+        self.discount_total_ = (float(calendar["discount"].sum()) if calendar is not None
+                                else scale * float(cells["discount"].sum()))
         if self.margin_rate is not None:
             m = float(self.margin_rate)
-            self.incremental_margin_ = interval(m * self.incremental_spend_.estimate, m * Sk * keep_share)
-            self.net_margin_ = interval(self.incremental_margin_.estimate - self.margin_given_away_.estimate,
-                                        m * Sk * keep_share + Dk * keep_share)
+            self.incremental_margin_ = total(m * (Sk @ (1 - keep_share)), m * Sk * keep_share)
+            self.net_margin_ = total(m * (Sk @ (1 - keep_share)) - certain - Dk @ keep_share,
+                                     m * Sk * keep_share + Dk * keep_share)
         else:
             self.incremental_margin_ = self.net_margin_ = None
         return self
@@ -349,6 +390,10 @@ class DiscountAnalysis(Result):
         The period of the calendar (the study's unit).
     missing_discount : int
         Purchase rows without a discount value (counted as none).
+    sample : CustomerSample or None
+        The study's customer sample the customers, segments and response come from (None: every
+        customer). The segments' counts and money are then the client's, estimated
+        (``population / size`` times the sample's); the calendar is always the whole log's.
     """
 
     customers: pd.DataFrame
@@ -359,6 +404,7 @@ class DiscountAnalysis(Result):
     period: str
     missing_discount: int = 0
     notes: list[str] = field(default_factory=list)
+    sample: Any = None
 
     def summary(self) -> Summary:
         r = self.response
@@ -385,13 +431,14 @@ class DiscountAnalysis(Result):
         })
 
 
-def _segments(customers: pd.DataFrame) -> pd.DataFrame:
+def _segments(customers: pd.DataFrame, scale: float = 1.0) -> pd.DataFrame:
+    """Customers, purchases and discounts per segment (times ``scale``: a sample's, raised to the client)."""
     g = customers.groupby("segment", observed=False)
     out = pd.DataFrame({
-        "customers": g.size(), "purchases": g["purchases"].sum(), "discount": g["discount"].sum(),
+        "customers": g.size() * scale, "purchases": g["purchases"].sum() * scale, "discount": g["discount"].sum() * scale,
         "mean_discount_share": g["discount_share"].mean(), "mean_chance_share": g["chance_share"].mean(),
     })
-    out.insert(1, "share", out["customers"] / max(len(customers), 1))
+    out.insert(1, "share", g.size() / max(len(customers), 1))
     return out
 
 
@@ -399,16 +446,26 @@ def discount_analysis(study: Any, *, confidence: float = 0.95) -> DiscountAnalys
     """The discount analysis of a study: its window, its unit as the promotion period, its margin.
 
     Aggregates through the data layer (:func:`cxlab.data.discount_cells`,
-    :func:`cxlab.data.discount_calendar`); the log itself is never loaded into pandas.
+    :func:`cxlab.data.discount_calendar`); the log itself is never loaded into pandas. With the
+    study's customer sample, the cells are the sampled customers' (the calendar stays the whole
+    log's) and the totals are raised to the client with sampling intervals
+    (:meth:`DiscountResponse.fit`).
     """
     from cxlab.data import discount_calendar, discount_cells
 
     tx = study.data.transactions
+    sample = study.sample
     calendar = discount_calendar(tx, period=study.unit, observation_end=study.window_end)
-    cells = discount_cells(tx, period=study.unit, observation_end=study.window_end)
+    cells = discount_cells(tx, period=study.unit, observation_end=study.window_end,
+                           customers=None if sample is None else sample.ids)
     customers = customer_discounts(cells)
-    response = DiscountResponse(confidence=confidence, margin_rate=study.margin_rate).fit(cells, calendar)
-    missing = int(cells["missing_discount"].sum())
+    response = DiscountResponse(confidence=confidence, margin_rate=study.margin_rate).fit(
+        cells, calendar, population=None if sample is None else sample.population,
+        sampled=None if sample is None else sample.size)
+    missing = int(calendar["missing_discount"].sum())
     notes = [f"{missing} purchase rows had no discount value and count as undiscounted."] if missing else []
-    return DiscountAnalysis(customers, _segments(customers), calendar, response, naive_discount_comparison(cells),
-                            study.unit, missing, notes)
+    if sample is not None:
+        notes.append(f"Customers, segments and the response are estimated from a random sample of {sample.size} of "
+                     f"{sample.population} customers; counts and money are raised to all customers.")
+    return DiscountAnalysis(customers, _segments(customers, response.scale_), calendar, response,
+                            naive_discount_comparison(cells), study.unit, missing, notes, sample)

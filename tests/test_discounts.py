@@ -209,3 +209,82 @@ def test_discount_analysis_reads_the_study():
         0.25 * analysis.response.incremental_spend_.estimate - analysis.response.margin_given_away_.estimate)
     assert analysis.segments["customers"].sum() == len(analysis.customers)
     assert "Discount dependence" in str(analysis.summary())
+
+
+# --------------------------------------------------------------------------- on a customer sample
+def test_cells_of_some_customers_are_their_cells_in_the_whole_log(monkeypatch):
+    """A sample's cells are band by the whole log's calendar: the same rows as the full cells of those customers,
+    on both routes (a calendar of the sample's purchases alone would band the periods differently)."""
+    from cxlab.data import aggregate
+
+    tx = make_demo_dataset(400, seed=8, discount_offers=True).transactions
+    full = discount_cells(tx)
+    some = pd.Index(sorted(tx["customer_id"].unique())[::7])
+    expected = full[full["customer_id"].isin(some)].reset_index(drop=True)
+    pd.testing.assert_frame_equal(discount_cells(tx, customers=some), expected)
+    monkeypatch.setattr(aggregate, "_duck", lambda source, extra=(): None)
+    pd.testing.assert_frame_equal(discount_cells(tx, customers=some), expected, check_exact=False, rtol=1e-12)
+
+
+def test_the_calendar_counts_discounted_and_missing_rows():
+    tx = make_demo_dataset(300, seed=8, discount_offers=True).transactions.copy()
+    tx.loc[tx.index[::37], "discount"] = np.nan
+    cal = discount_calendar(tx)
+    bought = tx[tx["amount"] >= 0]
+    assert cal["purchases"].sum() == len(bought)
+    assert cal["discounted"].sum() == int((bought["discount"] > 0).sum()) > 0
+    assert cal["missing_discount"].sum() == int(bought["discount"].isna().sum()) > 0
+
+
+@pytest.fixture(scope="module")
+def sampled_fits():
+    """120 simple random samples of 10 % of a 12,000-customer client's customers: the fit on every customer and
+    on each sample (the sample's cells are the full cells of its customers, tested above)."""
+    ds = make_demo_dataset(12_000, seed=31, discount_offers=True)
+    cells = discount_cells(ds.transactions)
+    calendar = discount_calendar(ds.transactions)
+    full = DiscountResponse(margin_rate=0.3).fit(cells, calendar)
+    ids = pd.Index(ds.customers["customer_id"][ds.customers["customer_id"].isin(cells["customer_id"])])
+    n = len(ids) // 10
+    fits = []
+    for seed in range(120):
+        chosen = ids[np.sort(np.random.default_rng(seed).choice(len(ids), n, replace=False))]
+        fits.append(DiscountResponse(margin_rate=0.3).fit(cells[cells["customer_id"].isin(chosen)], calendar,
+                                                          population=len(ids), sampled=n))
+    return full, fits
+
+
+@pytest.mark.parametrize("name", ["incremental_purchases_", "margin_given_away_", "net_margin_"])
+def test_a_sample_estimates_the_clients_totals_with_its_sampling_error(sampled_fits, name, assert_coverage):
+    """Raised to the client, a sample's totals centre on the full data's; their standard errors match the spread
+    of the totals over 120 samples (root mean square SE within 0.8-1.25 of the spread: the spread of 120 draws
+    is known to about 7 %), and the intervals cover the full data's total at the 95 % rate. (300 samples gave
+    spread / RMS SE 1.00, 1.00, 0.95 and coverage 93 %, 95 %, 97 %; the delta-method error of the model
+    alone, without the sampling term, is a third of the margin given away's spread.)"""
+    full, fits = sampled_fits
+    truth = getattr(full, name).estimate
+    values = np.array([getattr(f, name).estimate for f in fits])
+    ses = np.array([getattr(f, name).se for f in fits])
+    assert all(f.scale_ == pytest.approx(10, rel=1e-3) for f in fits)
+    assert abs(values.mean() - truth) < 3 * values.std(ddof=1) / np.sqrt(len(values))
+    assert 0.8 < values.std(ddof=1) / np.sqrt(np.mean(ses ** 2)) < 1.25, (values.std(ddof=1), ses)
+    assert_coverage(sum(getattr(f, name).covers(truth) for f in fits), len(fits), level=1 - 0.01 / 3, what=name)
+
+
+def test_the_discount_total_is_the_calendars_and_the_segments_are_raised(sampled_fits):
+    full, fits = sampled_fits
+    assert all(f.discount_total_ == full.discount_total_ for f in fits)   # the whole log's, not estimated
+    # without a sample nothing is raised and there is no sampling term
+    assert full.scale_ == 1.0
+
+
+def test_a_study_with_a_sample_analyses_the_sampled_customers():
+    ds = make_demo_dataset(900, seed=4, discount_offers=True)
+    study = Study.from_frames(ds.transactions, ds.customers, margin_rate=0.25, customer_sample_size=200)
+    analysis = discount_analysis(study)
+    sample = study.sample
+    assert sample is not None and set(analysis.customers.index) <= set(sample.ids)
+    assert analysis.response.scale_ == pytest.approx(sample.population / sample.size)
+    assert analysis.segments["customers"].sum() == pytest.approx(sample.population)
+    assert analysis.calendar["purchases"].sum() == int((ds.transactions["amount"] >= 0).sum())
+    assert analysis.sample is sample and any("random sample of 200" in n for n in analysis.notes)

@@ -1265,10 +1265,12 @@ DISCOUNT_BAND_EDGES = (0.5, 7.5, 15.0)
 
 
 def _discount_ctes(duck: _Duck, period: str, end_day: int, band_edges: tuple[float, ...],
-                   per_customer: bool = False) -> str:
-    """The CTEs of the discount queries: ``cal`` (p, purchases, spend, discount, depth, band) and, with
-    ``per_customer``, ``cp``: the purchase sums of every customer and period, made in one scan of the log
-    and read by the rest of the query (``MATERIALIZED``: the log is not scanned again for each reader).
+                   per_customer: bool = False, customers: Any = None) -> str:
+    """The CTEs of the discount queries: ``cal`` (p, purchases, spend, discount, discounted, missing_discount,
+    depth, band) and, with ``per_customer``, ``cp``: the purchase sums of every customer and period, made in
+    one scan of the log and read by the rest of the query (``MATERIALIZED``: the log is not scanned again for
+    each reader). With ``customers`` (ids), ``cp`` holds only those customers while the calendar still
+    sums every purchase: a period's depth is the whole client's, whoever is analysed.
 
     A period's depth is the discount share of the list value of all its purchases,
     ``sum(discount) / sum(amount + discount)``; its band counts the edges (percent) it reaches.
@@ -1283,20 +1285,27 @@ def _discount_ctes(duck: _Duck, period: str, end_day: int, band_edges: tuple[flo
                discount IS NULL AS missing
         FROM ({duck.sql}) WHERE {_DAY_SQL} <= {_date_sql(end_day)} AND amount >= 0
     )"""
-    if not per_customer:
-        return f"""{tx}, depths AS (
-        SELECT p, count(*) AS purchases, sum(amount) AS spend, sum(discount) AS discount,
+    from_rows = """SELECT p, count(*) AS purchases, sum(amount) AS spend, sum(discount) AS discount,
+               count(*) FILTER (WHERE discount > 0) AS discounted,
+               count(*) FILTER (WHERE missing) AS missing_discount,
                coalesce(sum(discount) / nullif(sum(amount + discount), 0), 0.0) AS depth
-        FROM tx GROUP BY p
-    ), cal AS (SELECT *, {band} AS band FROM depths)"""
-    return f"""{tx}, cp AS MATERIALIZED (
+        FROM tx GROUP BY p"""
+    if not per_customer:
+        return f"""{tx}, depths AS ({from_rows}), cal AS (SELECT *, {band} AS band FROM depths)"""
+    only = _only_customers_sql(duck, customers)
+    cp = f"""cp AS MATERIALIZED (
         SELECT customer_id, p, count(*) AS purchases, count(*) FILTER (WHERE amount > 0) AS baskets,
                sum(amount) AS spend, coalesce(sum(ln(amount)) FILTER (WHERE amount > 0), 0.0) AS log_spend,
                sum(discount) AS discount, count(*) FILTER (WHERE discount > 0) AS discounted,
                count(*) FILTER (WHERE missing) AS missing_discount
-        FROM tx GROUP BY ALL
-    ), depths AS (
+        FROM tx WHERE TRUE{only} GROUP BY ALL
+    )"""
+    if customers is not None:
+        # the calendar from every purchase (one more scan, by period only), the cells from the customers'
+        return f"""{tx}, {cp}, depths AS ({from_rows}), cal AS (SELECT *, {band} AS band FROM depths)"""
+    return f"""{tx}, {cp}, depths AS (
         SELECT p, sum(purchases) AS purchases, sum(spend) AS spend, sum(discount) AS discount,
+               sum(discounted) AS discounted, sum(missing_discount) AS missing_discount,
                coalesce(sum(discount) / nullif(sum(spend) + sum(discount), 0), 0.0) AS depth
         FROM cp GROUP BY p
     ), cal AS (SELECT *, {band} AS band FROM depths)"""
@@ -1309,7 +1318,8 @@ def discount_calendar(transactions: Any, *, period: str = "W", observation_end: 
     Returns
     -------
     DataFrame ``period`` (first day), ``purchases`` (non-negative rows), ``spend`` (their amounts),
-    ``discount`` (their discounts; a missing discount counts as none), ``depth`` (``discount /
+    ``discount`` (their discounts; a missing discount counts as none), ``discounted`` (rows with a
+    positive discount), ``missing_discount`` (rows without a discount value), ``depth`` (``discount /
     (spend + discount)``, the share of the list value given off) and ``band`` (0 = no discount, then
     one more for every edge of ``band_edges``, in percent, that the depth reaches), in period order.
     """
@@ -1321,13 +1331,14 @@ def discount_calendar(transactions: Any, *, period: str = "W", observation_end: 
             end_day = _to_day_number(observation_end, "observation_end") if observation_end is not None \
                 else _last_day_sql(duck)
             df = _frame(duck, f"WITH {_discount_ctes(duck, period, end_day, band_edges)} "
-                              "SELECT p, purchases, spend, discount, depth, band FROM cal ORDER BY p")
+                              "SELECT p, purchases, spend, discount, discounted, missing_discount, depth, band "
+                              "FROM cal ORDER BY p")
     df.insert(0, "period", period_start(df.pop("p"), period).to_numpy())
-    return df.astype({"purchases": "int64", "band": "int64"})
+    return df.astype({"purchases": "int64", "discounted": "int64", "missing_discount": "int64", "band": "int64"})
 
 
 def discount_cells(transactions: Any, *, period: str = "W", observation_end: Any = None,
-                   band_edges: tuple[float, ...] = DISCOUNT_BAND_EDGES) -> pd.DataFrame:
+                   band_edges: tuple[float, ...] = DISCOUNT_BAND_EDGES, customers: Any = None) -> pd.DataFrame:
     """Customer × stage × discount band cells: the sufficient statistics of within-customer discount models.
 
     Each customer's periods from the first to the last purchase period carry the band of their
@@ -1342,6 +1353,9 @@ def discount_cells(transactions: Any, *, period: str = "W", observation_end: Any
     local data; on other engines the engine sums the purchases and the periods per band are
     counted from the calendar).
 
+    ``customers`` (ids), if given, keeps only those customers' cells (a customer sample); the calendar
+    their periods are banded by is still the whole log's.
+
     Returns
     -------
     DataFrame ``customer_id``, ``stage``, ``band``, ``periods``, ``purchases`` (non-negative rows),
@@ -1352,7 +1366,8 @@ def discount_cells(transactions: Any, *, period: str = "W", observation_end: Any
     """
     duck = _duck(transactions, extra=("discount",))
     if duck is None:
-        return _discount_cells_ibis(_discount_purchases_ibis(transactions, period, observation_end), band_edges)
+        return _discount_cells_ibis(_discount_purchases_ibis(transactions, period, observation_end), band_edges,
+                                    customers)
     n_bands = len(band_edges) + 1
     later = ", ".join(f"count(*) FILTER (WHERE band = {b}) OVER w AS n{b}" for b in range(n_bands))
     between = " UNION ALL ".join(
@@ -1364,7 +1379,7 @@ def discount_cells(transactions: Any, *, period: str = "W", observation_end: Any
         end_day = _to_day_number(observation_end, "observation_end") if observation_end is not None \
             else _last_day_sql(duck)
         query = f"""
-        WITH {_discount_ctes(duck, period, end_day, band_edges, per_customer=True)},
+        WITH {_discount_ctes(duck, period, end_day, band_edges, per_customer=True, customers=customers)},
         later AS (SELECT p, band, {later} FROM cal
                   WINDOW w AS (ORDER BY p ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING)),
         spans AS (SELECT customer_id, min(p) AS fp, max(p) AS lp FROM cp GROUP BY ALL),
@@ -1376,8 +1391,8 @@ def discount_cells(transactions: Any, *, period: str = "W", observation_end: Any
         ), activity AS (
             SELECT customer_id, CASE WHEN p = fp THEN 'first' WHEN p = lp THEN 'last' ELSE 'between' END AS stage,
                    cal.band, sum(cp.purchases) AS purchases, sum(baskets) AS baskets, sum(cp.spend) AS spend,
-                   sum(log_spend) AS log_spend, sum(cp.discount) AS discount, sum(discounted) AS discounted,
-                   sum(missing_discount) AS missing_discount
+                   sum(log_spend) AS log_spend, sum(cp.discount) AS discount, sum(cp.discounted) AS discounted,
+                   sum(cp.missing_discount) AS missing_discount
             FROM cp JOIN spans USING (customer_id) JOIN cal USING (p) GROUP BY ALL
         )
         SELECT customer_id, stage, band, periods, coalesce(purchases, 0) AS purchases,
@@ -1418,18 +1433,22 @@ def _bands(depth: np.ndarray, band_edges: tuple[float, ...]) -> np.ndarray:
 
 def _discount_calendar_ibis(t: ir.Table, band_edges: tuple[float, ...]) -> pd.DataFrame:
     """The calendar of :func:`discount_calendar` from the engine's per-period sums (a row per period)."""
-    cal = t.group_by("p").aggregate(purchases=t.count(), spend=t.amt.sum(), discount=t.disc.sum()).to_pandas()
+    cal = t.group_by("p").aggregate(purchases=t.count(), spend=t.amt.sum(), discount=t.disc.sum(),
+                                    discounted=_count_true(t.disc > 0),
+                                    missing_discount=_count_true(t.missing)).to_pandas()
     cal = cal.sort_values("p", ignore_index=True)
     total = (cal["spend"] + cal["discount"]).to_numpy(dtype=float)
     cal["depth"] = np.divide(cal["discount"].to_numpy(dtype=float), total, out=np.zeros(len(cal)), where=total != 0)
     cal["band"] = _bands(cal["depth"].to_numpy(), band_edges)
-    return cal[["p", "purchases", "spend", "discount", "depth", "band"]]
+    return cal[["p", "purchases", "spend", "discount", "discounted", "missing_discount", "depth", "band"]]
 
 
-def _discount_cells_ibis(t: ir.Table, band_edges: tuple[float, ...]) -> pd.DataFrame:
+def _discount_cells_ibis(t: ir.Table, band_edges: tuple[float, ...], customers: Any = None) -> pd.DataFrame:
     """discount_cells for engines other than DuckDB: the engine sums purchases per customer × stage × band
-    and gives each customer's first and last period; the periods per band are counted from the calendar."""
+    and gives each customer's first and last period; the periods per band are counted from the calendar
+    (of every customer's purchases, also when ``customers`` keeps only some)."""
     cal = _discount_calendar_ibis(t, band_edges)
+    t = _only_customers(t, customers)
     n_bands = len(band_edges) + 1
     spans = t.group_by("customer_id").aggregate(fp=t.p.min(), lp=t.p.max())
     staged = t.inner_join(spans, "customer_id").inner_join(ibis.memtable(cal[["p", "band"]]), "p")

@@ -32,13 +32,14 @@ def build(ctx) -> None:
     study, fmt = ctx.study, ctx.fmt
     ctx.how_to_read("how_to_read", period=ctx.label("period_names", study.unit))
     analysis = discount_analysis(study)
-    customers, response = analysis.customers, analysis.response
-    purchases = int(customers["purchases"].sum())
-    discounted = int(customers["discounted"].sum())
+    response, calendar = analysis.response, analysis.calendar
+    # the headline counts are the whole log's (the calendar), whether or not the customers are a sample
+    purchases = int(calendar["purchases"].sum())
+    discounted = int(calendar["discounted"].sum())
     if discounted == 0:
         ctx.text("no_discounts")
         return
-    spend = float(analysis.calendar["spend"].sum())
+    spend = float(calendar["spend"].sum())
     ctx.text("intro", share=fmt.pct(discounted / purchases), discounted=fmt.int(discounted),
              purchases=fmt.int(purchases), total=fmt.money(response.discount_total_),
              depth=fmt.pct(response.discount_total_ / (spend + response.discount_total_)))
@@ -46,6 +47,7 @@ def build(ctx) -> None:
     ctx.metric("discount_total", response.discount_total_)
     if analysis.missing_discount:
         ctx.text("missing", n=fmt.int(analysis.missing_discount))
+    ctx.sample_note("sample_what")
     _segments(ctx, analysis)
     _response(ctx, analysis)
     _economics(ctx, analysis)
@@ -64,15 +66,20 @@ def _segments(ctx, analysis) -> None:
     ctx.metric("discount_dependent_share", dependent)
     table = pd.DataFrame({
         t["col_segment"]: [ctx.label("segment_names", s) for s in seg.index],
-        t["col_customers"]: seg["customers"].to_numpy(dtype=np.int64),
+        t["col_customers"]: _count(seg["customers"]),
         t["col_share"]: seg["share"].to_numpy(dtype=float),
-        t["col_purchases"]: seg["purchases"].to_numpy(dtype=np.int64),
+        t["col_purchases"]: _count(seg["purchases"]),
         t["col_discount_share"]: seg["mean_discount_share"].to_numpy(dtype=float),
         t["col_chance_share"]: seg["mean_chance_share"].to_numpy(dtype=float),
         t["col_discount"]: seg["discount"].to_numpy(dtype=float),
     })
     ctx.table(table, formats={t["col_share"]: "pct", t["col_discount_share"]: "pct", t["col_chance_share"]: "pct",
                               t["col_discount"]: "money"}, caption=t["segments_caption"])
+
+
+def _count(values, scale: float = 1.0) -> np.ndarray:
+    """Counts as whole numbers (a sample's, times ``scale``, are estimates for the client)."""
+    return np.rint(np.asarray(values, dtype=float) * scale).astype(np.int64)
 
 
 def _band_label(ctx, depth: float) -> str:
@@ -98,8 +105,8 @@ def _response(ctx, analysis) -> None:
     labels = [_band_label(ctx, d) for d in inc["depth"]]
     table = pd.DataFrame({
         t["col_depth"]: labels,
-        t["col_periods"]: inc["periods"].to_numpy(dtype=np.int64),
-        t["col_purchases"]: inc["purchases"].to_numpy(dtype=np.int64),
+        t["col_periods"]: _count(inc["periods"], analysis.response.scale_),
+        t["col_purchases"]: _count(inc["purchases"], analysis.response.scale_),
         t["col_incidence"]: inc["multiplier"].to_numpy(dtype=float),
         t["col_low"]: inc["lower"].to_numpy(dtype=float),
         t["col_high"]: inc["upper"].to_numpy(dtype=float),
