@@ -1526,39 +1526,20 @@ def activity_around(
     if anchors["customer_id"].duplicated().any():
         raise ValueError("anchors must hold one row per customer")
     has_margin = "margin" in t.columns
-    cols = ["customer_id", "timestamp", "amount"] + (["margin"] if has_margin else [])
-    t = t.select(*cols)
-    if observation_end is not None:
-        end = pd.Timestamp(observation_end).normalize() + pd.Timedelta(days=1)
-        t = t.filter(t.timestamp < ibis.literal(end.to_pydatetime()))
     ids = anchors["customer_id"]
-    key_type = t.schema()["customer_id"]
     frame = pd.DataFrame({"customer_id": ids.to_numpy(), "anchor": pd.to_datetime(anchors["anchor"]).to_numpy()})
-    a = ibis.memtable(frame)
-    a = a.mutate(customer_id=a.customer_id.cast(key_type))
-    j = t.join(a, "customer_id")
-    margin = j.margin if has_margin else j.amount * 0.0  # a column (a literal has no .sum); NaN below
-    before = j.timestamp < j.anchor
-    pre = before & (j.timestamp >= j.anchor - ibis.interval(seconds=int(round(before_days * 86_400))))
-    post = (j.timestamp > j.anchor) & (j.timestamp <= j.anchor + ibis.interval(seconds=int(round(after_days * 86_400))))
-    buy = j.amount > 0
-    per = j.group_by("customer_id").aggregate(
-        last_purchase=j.timestamp.max(where=before & buy),
-        pre_revenue=j.amount.sum(where=pre), pre_margin=margin.sum(where=pre),
-        first_after=j.timestamp.min(where=post & buy),
-        post_days=j.timestamp.date().nunique(where=post & buy),
-        post_revenue=j.amount.sum(where=post), post_margin=margin.sum(where=post),
-    )
-    last = per.select("customer_id", "last_purchase").filter(per.last_purchase.notnull())
-    k = j.join(last, "customer_id")
-    active = (k.timestamp <= k.last_purchase) & (
-        k.timestamp > k.last_purchase - ibis.interval(seconds=int(round(active_days * 86_400))))
-    k_margin = k.margin if has_margin else k.amount * 0.0
-    act = k.group_by("customer_id").aggregate(active_revenue=k.amount.sum(where=active),
-                                              active_margin=k_margin.sum(where=active))
-    out = _pandas(per.to_pyarrow()).set_index("customer_id")
-    act_df = _pandas(act.to_pyarrow()).set_index("customer_id")
-    out = out.join(act_df, how="left").reindex(pd.Index(ids.to_numpy(), name="customer_id"))
+    end = None if observation_end is None else pd.Timestamp(observation_end).normalize() + pd.Timedelta(days=1)
+    seconds = {k: int(round(v * 86_400)) for k, v in
+               (("before", before_days), ("after", after_days), ("active", active_days))}
+    duck = _duck(transactions, extra=("margin",) if has_margin else ())
+    if duck is not None and getattr(frame["anchor"].dtype, "tz", None) is None:
+        with duck:
+            out = _activity_around_sql(duck, frame, seconds, end, has_margin)
+    else:
+        if duck is not None:
+            duck.__exit__()
+        out = _activity_around_ibis(t, frame, seconds, end, has_margin)
+    out = out.reindex(pd.Index(ids.to_numpy(), name="customer_id"))
     for c in ("pre_revenue", "pre_margin", "post_revenue", "post_margin", "active_revenue", "active_margin"):
         out[c] = out[c].astype("float64").fillna(0.0)
     out["post_days"] = out["post_days"].fillna(0).astype("int64")
@@ -1570,3 +1551,76 @@ def activity_around(
     order = ["last_purchase", "pre_revenue", "pre_margin", "active_revenue", "active_margin", "first_after",
              "post_days", "post_revenue", "post_margin"]
     return out[order]
+
+
+def _activity_around_sql(duck: _Duck, anchors: pd.DataFrame, seconds: dict[str, int], end: Any,
+                         has_margin: bool) -> pd.DataFrame:
+    """The per-customer sums of :func:`activity_around` as hand-written DuckDB SQL: the anchors are registered
+    as a view and joined while the log is scanned; the last active period is a second pass over the joined
+    customers' rows before their last purchase."""
+    view = ibis.util.gen_name("cxlab_anchors")
+    duck.con.register(view, anchors)
+    margin = "margin" if has_margin else "CAST(NULL AS DOUBLE)"
+    until = "" if end is None else f" AND t.ts < TIMESTAMP '{pd.Timestamp(end).isoformat(sep=' ')}'"
+    before, after, active = (f"to_seconds({seconds[k]})" for k in ("before", "after", "active"))
+    pre = f"ts < anchor AND ts >= anchor - {before}"
+    post = f"ts > anchor AND ts <= anchor + {after}"
+    query = f"""
+    WITH j AS (
+        SELECT t.customer_id, t.ts, t.amount, {margin} AS margin, CAST(a.anchor AS TIMESTAMP) AS anchor
+        FROM ({duck.sql}) t JOIN {engines.sql_name(view)} a ON t.customer_id = a.customer_id
+        WHERE TRUE{until}
+    ), per AS (
+        SELECT customer_id,
+               max(ts) FILTER (WHERE ts < anchor AND amount > 0) AS last_purchase,
+               sum(amount) FILTER (WHERE {pre}) AS pre_revenue, sum(margin) FILTER (WHERE {pre}) AS pre_margin,
+               min(ts) FILTER (WHERE {post} AND amount > 0) AS first_after,
+               count(DISTINCT CAST(ts AS DATE)) FILTER (WHERE {post} AND amount > 0) AS post_days,
+               sum(amount) FILTER (WHERE {post}) AS post_revenue, sum(margin) FILTER (WHERE {post}) AS post_margin
+        FROM j GROUP BY customer_id
+    ), act AS (
+        SELECT j.customer_id, sum(j.amount) AS active_revenue, sum(j.margin) AS active_margin
+        FROM j JOIN per ON j.customer_id = per.customer_id
+        WHERE j.ts <= per.last_purchase AND j.ts > per.last_purchase - {active}
+        GROUP BY j.customer_id
+    )
+    SELECT per.*, act.active_revenue, act.active_margin FROM per LEFT JOIN act USING (customer_id)
+    """
+    try:
+        return _pandas(duck.arrow(query)).set_index("customer_id")
+    finally:
+        duck.con.unregister(view)
+
+
+def _activity_around_ibis(t: ir.Table, anchors: pd.DataFrame, seconds: dict[str, int], end: Any,
+                          has_margin: bool) -> pd.DataFrame:
+    """The per-customer sums of :func:`activity_around` as Ibis expressions (engines other than DuckDB)."""
+    cols = ["customer_id", "timestamp", "amount"] + (["margin"] if has_margin else [])
+    t = t.select(*cols)
+    if end is not None:
+        t = t.filter(t.timestamp < ibis.literal(pd.Timestamp(end).to_pydatetime()))
+    key_type = t.schema()["customer_id"]
+    a = ibis.memtable(anchors)
+    a = a.mutate(customer_id=a.customer_id.cast(key_type))
+    j = t.join(a, "customer_id")
+    margin = j.margin if has_margin else j.amount * 0.0  # a column (a literal has no .sum); NaN below
+    before = j.timestamp < j.anchor
+    pre = before & (j.timestamp >= j.anchor - ibis.interval(seconds=seconds["before"]))
+    post = (j.timestamp > j.anchor) & (j.timestamp <= j.anchor + ibis.interval(seconds=seconds["after"]))
+    buy = j.amount > 0
+    per = j.group_by("customer_id").aggregate(
+        last_purchase=j.timestamp.max(where=before & buy),
+        pre_revenue=j.amount.sum(where=pre), pre_margin=margin.sum(where=pre),
+        first_after=j.timestamp.min(where=post & buy),
+        post_days=j.timestamp.date().nunique(where=post & buy),
+        post_revenue=j.amount.sum(where=post), post_margin=margin.sum(where=post),
+    )
+    last = per.select("customer_id", "last_purchase").filter(per.last_purchase.notnull())
+    k = j.join(last, "customer_id")
+    active = (k.timestamp <= k.last_purchase) & (
+        k.timestamp > k.last_purchase - ibis.interval(seconds=seconds["active"]))
+    k_margin = k.margin if has_margin else k.amount * 0.0
+    act = k.group_by("customer_id").aggregate(active_revenue=k.amount.sum(where=active),
+                                              active_margin=k_margin.sum(where=active))
+    out = _pandas(per.to_pyarrow()).set_index("customer_id")
+    return out.join(_pandas(act.to_pyarrow()).set_index("customer_id"), how="left")

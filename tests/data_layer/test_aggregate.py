@@ -369,9 +369,13 @@ def test_other_columns_of_any_type_do_not_matter():
     pd.testing.assert_frame_equal(customer_summary(df, unit="D"), customer_summary(df.iloc[:, :3], unit="D"))
 
 
+@pytest.mark.parametrize("route", ["sql", "ibis"])
 @pytest.mark.parametrize("with_margin", [True, False])
-def test_activity_around_hand_example(with_margin):
-    from cxlab.data import activity_around
+def test_activity_around_hand_example(with_margin, route, monkeypatch):
+    from cxlab.data import activity_around, aggregate
+
+    if route == "ibis":
+        monkeypatch.setattr(aggregate, "_duck", lambda source, extra=(): None)
 
     tx = pd.DataFrame({
         "customer_id": ["a", "a", "a", "a", "b"],
@@ -394,3 +398,23 @@ def test_activity_around_hand_example(with_margin):
         assert (a["pre_margin"], a["post_margin"], a["active_margin"]) == (10.0, 6.0, 40.0)
     else:
         assert out[["pre_margin", "post_margin", "active_margin"]].isna().all().all()
+
+
+def test_activity_around_by_sql_equals_the_ibis_route(monkeypatch, tmp_path):
+    """Local data runs hand-written DuckDB SQL, other engines Ibis: the same frame, for anchors of their own per
+    customer, a window that ends early, customers without rows, and a Parquet source."""
+    from cxlab.data import activity_around, aggregate
+    from cxlab.datasets import make_demo_dataset
+
+    tx = make_demo_dataset(400, seed=3).transactions
+    ids = pd.Index(tx["customer_id"].unique()[::3]).append(pd.Index(["nobody"]))
+    rng = np.random.default_rng(3)
+    anchors = pd.DataFrame({"customer_id": ids, "anchor": pd.Timestamp("2024-06-01")
+                            + pd.to_timedelta(rng.integers(0, 400 * 24, len(ids)), unit="h")})
+    kwargs = dict(before_days=200, after_days=45.5, active_days=300, observation_end="2025-03-31")
+    sql = activity_around(tx, anchors, **kwargs)
+    tx.to_parquet(tmp_path / "tx.parquet")
+    pd.testing.assert_frame_equal(activity_around(tmp_path / "tx.parquet", anchors, **kwargs), sql)
+    assert sql["post_days"].sum() > 0 and sql["active_revenue"].sum() > 0 and sql["active_margin"].notna().all()
+    monkeypatch.setattr(aggregate, "_duck", lambda source, extra=(): None)
+    pd.testing.assert_frame_equal(activity_around(tx, anchors, **kwargs), sql, check_exact=False, rtol=1e-12)
