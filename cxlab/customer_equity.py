@@ -605,12 +605,21 @@ def churn_losses(durations: pd.DataFrame, revenue: pd.Series, *, margin_rate: fl
     monthly = revenue.reindex(durations.index).fillna(0.0).to_numpy(dtype=float) / months_active
 
     complete_until, months = complete_months(window_start, window_end, known_after_days)
-    lost_in = end.dt.to_period("M").to_numpy()
+    # months as integers (year * 12 + month - 1): Period objects per customer cost seconds per million
+    lost_in = (end.dt.year * 12 + end.dt.month - 1).to_numpy()
+    start_day = start.to_numpy()
+    end_day = end.to_numpy()
+    # active at a month's start: started before it, less the churned whose lifetime ended before it (a lifetime
+    # never ends before it starts, so those started before it too); sorted once, counted by binary search
+    starts = np.sort(start_day)
+    lost_ends = np.sort(end_day[churned])
     rows = []
     for month in months:
         begin = month.start_time
-        active = int(np.sum((start < begin).to_numpy() & (~churned | (end >= begin).to_numpy())))
-        hit = churned & (lost_in == month)
+        code = month.year * 12 + month.month - 1
+        b = np.datetime64(begin, "ns")
+        active = int(np.searchsorted(starts, b, side="left") - np.searchsorted(lost_ends, b, side="left"))
+        hit = churned & (lost_in == code)
         lost = float(monthly[hit].sum())
         rows.append({"period": begin, "active_at_start": active, "churned": int(hit.sum()),
                      "churn_rate": hit.sum() / active if active else np.nan,
@@ -625,7 +634,8 @@ def churn_losses(durations: pd.DataFrame, revenue: pd.Series, *, margin_rate: fl
     result.revenue_lost_per_period = float(recent["revenue_lost"].mean())
     result.margin_lost_per_period = float(recent["margin_lost"].mean())
     if segments is not None:
-        in_recent = churned & np.isin(lost_in, pd.PeriodIndex(recent["period"], freq="M").to_numpy())
+        recent_codes = [p.year * 12 + p.month - 1 for p in pd.to_datetime(recent["period"])]
+        in_recent = churned & np.isin(lost_in, recent_codes)
         # the customers the window could lose: active at its start or acquired during it
         cut = recent["period"].iloc[0]
         at_risk = ~churned | (end >= cut).to_numpy()

@@ -85,7 +85,8 @@ def validate_campaigns(campaigns: pd.DataFrame) -> pd.DataFrame:
     out["campaign"] = out["campaign"].astype(object).where(out["campaign"].notna(), "campaign").astype(str)
     if "group" not in out.columns:
         out["group"] = "treatment"
-    group = out["group"].astype(object).map(lambda v: str(v).strip().lower() if pd.notna(v) else "treatment")
+    raw = out["group"].astype(object)
+    group = raw.where(raw.isna(), raw.astype(str).str.strip().str.lower()).fillna("treatment")
     bad = ~group.isin(_GROUPS)
     if bad.any():
         raise ValueError(f"campaigns.group must be 'treatment' or 'control'; found {sorted(set(group[bad]))[:5]} "

@@ -1538,8 +1538,8 @@ def activity_around(
     else:
         if duck is not None:
             duck.__exit__()
-        out = _activity_around_ibis(t, frame, seconds, end, has_margin)
-    out = out.reindex(pd.Index(ids.to_numpy(), name="customer_id"))
+        out = _activity_around_ibis(t, frame, seconds, end, has_margin).reindex(pd.Index(ids.to_numpy()))
+    out.index = pd.Index(ids.to_numpy(), name="customer_id")
     for c in ("pre_revenue", "pre_margin", "post_revenue", "post_margin", "active_revenue", "active_margin"):
         out[c] = out[c].astype("float64").fillna(0.0)
     out["post_days"] = out["post_days"].fillna(0).astype("int64")
@@ -1559,7 +1559,9 @@ def _activity_around_sql(duck: _Duck, anchors: pd.DataFrame, seconds: dict[str, 
     as a view and joined while the log is scanned; the last active period is a second pass over the joined
     customers' rows before their last purchase."""
     view = ibis.util.gen_name("cxlab_anchors")
-    duck.con.register(view, anchors)
+    # the anchors' row numbers travel with the sums, so the result is laid out in the anchors' order by position:
+    # no id column comes back and no index of millions of ids is hashed to reorder it
+    duck.con.register(view, anchors.assign(row=np.arange(len(anchors), dtype=np.int64)))
     margin = "margin" if has_margin else "CAST(NULL AS DOUBLE)"
     until = "" if end is None else f" AND t.ts < TIMESTAMP '{pd.Timestamp(end).isoformat(sep=' ')}'"
     before, after, active = (f"to_seconds({seconds[k]})" for k in ("before", "after", "active"))
@@ -1567,29 +1569,38 @@ def _activity_around_sql(duck: _Duck, anchors: pd.DataFrame, seconds: dict[str, 
     post = f"ts > anchor AND ts <= anchor + {after}"
     query = f"""
     WITH j AS (
-        SELECT t.customer_id, t.ts, t.amount, {margin} AS margin, CAST(a.anchor AS TIMESTAMP) AS anchor
+        SELECT a.row, t.ts, t.amount, {margin} AS margin, CAST(a.anchor AS TIMESTAMP) AS anchor
         FROM ({duck.sql}) t JOIN {engines.sql_name(view)} a ON t.customer_id = a.customer_id
         WHERE TRUE{until}
     ), per AS (
-        SELECT customer_id,
+        SELECT row,
                max(ts) FILTER (WHERE ts < anchor AND amount > 0) AS last_purchase,
                sum(amount) FILTER (WHERE {pre}) AS pre_revenue, sum(margin) FILTER (WHERE {pre}) AS pre_margin,
                min(ts) FILTER (WHERE {post} AND amount > 0) AS first_after,
                count(DISTINCT CAST(ts AS DATE)) FILTER (WHERE {post} AND amount > 0) AS post_days,
                sum(amount) FILTER (WHERE {post}) AS post_revenue, sum(margin) FILTER (WHERE {post}) AS post_margin
-        FROM j GROUP BY customer_id
+        FROM j GROUP BY row
     ), act AS (
-        SELECT j.customer_id, sum(j.amount) AS active_revenue, sum(j.margin) AS active_margin
-        FROM j JOIN per ON j.customer_id = per.customer_id
+        SELECT j.row, sum(j.amount) AS active_revenue, sum(j.margin) AS active_margin
+        FROM j JOIN per ON j.row = per.row
         WHERE j.ts <= per.last_purchase AND j.ts > per.last_purchase - {active}
-        GROUP BY j.customer_id
+        GROUP BY j.row
     )
-    SELECT per.*, act.active_revenue, act.active_margin FROM per LEFT JOIN act USING (customer_id)
+    SELECT per.*, act.active_revenue, act.active_margin FROM per LEFT JOIN act USING (row)
     """
     try:
-        return _pandas(duck.arrow(query)).set_index("customer_id")
+        found = _pandas(duck.arrow(query))
     finally:
         duck.con.unregister(view)
+    rows = found.pop("row").to_numpy()
+    out = pd.DataFrame(index=pd.RangeIndex(len(anchors)))
+    for column in found.columns:
+        values = found[column].to_numpy()
+        missing = np.datetime64("NaT") if values.dtype.kind == "M" else np.nan
+        full = np.full(len(anchors), missing, dtype=values.dtype if values.dtype.kind == "M" else "float64")
+        full[rows] = values                              # anchors without a row stay missing (NaT / NaN)
+        out[column] = full
+    return out
 
 
 def _activity_around_ibis(t: ir.Table, anchors: pd.DataFrame, seconds: dict[str, int], end: Any,
