@@ -86,7 +86,9 @@ def validate_campaigns(campaigns: pd.DataFrame) -> pd.DataFrame:
     if "group" not in out.columns:
         out["group"] = "treatment"
     raw = out["group"].astype(object)
-    group = raw.where(raw.isna(), raw.astype(str).str.strip().str.lower()).fillna("treatment")
+    # a few distinct labels: normalise each once and map (no new string per row of a campaign of millions)
+    spelled = {v: str(v).strip().lower() for v in pd.unique(raw.dropna())}
+    group = raw.map(spelled).fillna("treatment")
     bad = ~group.isin(_GROUPS)
     if bad.any():
         raise ValueError(f"campaigns.group must be 'treatment' or 'control'; found {sorted(set(group[bad]))[:5]} "
@@ -294,7 +296,8 @@ def _outcomes(transactions: Any, rows: pd.DataFrame, window_days: int, margin_ra
 
     act = activity_around(transactions, rows[["customer_id", "anchor"]], before_days=PRE_PERIOD_DAYS,
                           after_days=window_days, active_days=ACTIVE_YEAR_DAYS, observation_end=observation_end)
-    anchor = pd.to_datetime(rows.set_index("customer_id")["anchor"]).reindex(act.index)
+    # activity_around returns the anchors' rows in their order: the send times line up by position
+    anchor = pd.Series(pd.to_datetime(rows["anchor"]).to_numpy(), index=act.index)
     out = pd.DataFrame(index=act.index)
     out["returned"] = (act["post_days"] > 0).to_numpy()
     out["days_to_return"] = ((act["first_after"] - anchor).dt.total_seconds() / 86_400.0).astype("float64")

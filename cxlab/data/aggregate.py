@@ -1594,8 +1594,8 @@ def _activity_around_sql(duck: _Duck, anchors: pd.DataFrame, seconds: dict[str, 
         duck.con.unregister(view)
     rows = found.pop("row").to_numpy()
     out = pd.DataFrame(index=pd.RangeIndex(len(anchors)))
-    for column in found.columns:
-        values = found[column].to_numpy()
+    for column in list(found.columns):
+        values = found.pop(column).to_numpy()       # each column freed once it is laid out
         missing = np.datetime64("NaT") if values.dtype.kind == "M" else np.nan
         full = np.full(len(anchors), missing, dtype=values.dtype if values.dtype.kind == "M" else "float64")
         full[rows] = values                              # anchors without a row stay missing (NaT / NaN)

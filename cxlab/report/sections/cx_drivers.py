@@ -60,7 +60,9 @@ def build(ctx) -> None:
     if "touchpoint" in modelled.columns:
         _drivers_by_touchpoint(ctx, modelled)
     _csi(ctx, modelled)
-    _money(ctx, surveys)
+    # the churn by NPS group is fitted on the sample (Study.nps_behaviour): its detractors are found in the
+    # sampled customers' answers (the whole table would be sorted and grouped twice for nothing)
+    _money(ctx, modelled)
     ctx.caveat("caveat")
 
 
