@@ -345,24 +345,28 @@ class DiscountResponse(Estimator):
 
         def total(per_customer: np.ndarray, gradient: np.ndarray) -> Interval:
             """The client's total of ``per_customer`` (one value per customer of the cells) and its interval;
-            ``gradient``: d value_i / d beta per customer."""
+            ``gradient``: d (sum of the values) / d beta."""
             mean = per_customer.sum() / n
-            psi = scale * (fpc * (per_customer - mean) + influence @ gradient.sum(axis=0))
+            psi = scale * (fpc * (per_customer - mean) + influence @ gradient)
             # the sample's customers without cells: value 0, no influence on beta
             var = (np.sum(psi ** 2) + (n - len(ids)) * (scale * fpc * mean) ** 2) * adjust
             value, s_ = float(scale * per_customer.sum()), float(np.sqrt(var))
             return Interval(value, s_, value - z * s_, value + z * s_)
 
-        self.incremental_purchases_ = total(Yk @ (1 - keep_share), Yk * keep_share)
-        self.incremental_spend_ = total(Sk @ (1 - keep_share), Sk * keep_share)
-        self.margin_given_away_ = total(certain + Dk @ keep_share, -Dk * keep_share)
+        # per customer: purchases and spend the discounts added, discounts given away; and their gradients
+        added, added_grad = Yk @ (1 - keep_share), Yk.sum(axis=0) * keep_share
+        spend, spend_grad = Sk @ (1 - keep_share), Sk.sum(axis=0) * keep_share
+        given = certain + Dk @ keep_share
+        given_grad = -Dk.sum(axis=0) * keep_share
+        self.incremental_purchases_ = total(added, added_grad)
+        self.incremental_spend_ = total(spend, spend_grad)
+        self.margin_given_away_ = total(given, given_grad)
         self.discount_total_ = (float(calendar["discount"].sum()) if calendar is not None
                                 else scale * float(cells["discount"].sum()))
         if self.margin_rate is not None:
             m = float(self.margin_rate)
-            self.incremental_margin_ = total(m * (Sk @ (1 - keep_share)), m * Sk * keep_share)
-            self.net_margin_ = total(m * (Sk @ (1 - keep_share)) - certain - Dk @ keep_share,
-                                     m * Sk * keep_share + Dk * keep_share)
+            self.incremental_margin_ = total(m * spend, m * spend_grad)
+            self.net_margin_ = total(m * spend - given, m * spend_grad - given_grad)
         else:
             self.incremental_margin_ = self.net_margin_ = None
         return self

@@ -1531,13 +1531,13 @@ def activity_around(
     end = None if observation_end is None else pd.Timestamp(observation_end).normalize() + pd.Timedelta(days=1)
     seconds = {k: int(round(v * 86_400)) for k, v in
                (("before", before_days), ("after", after_days), ("active", active_days))}
-    duck = _duck(transactions, extra=("margin",) if has_margin else ())
-    if duck is not None and getattr(frame["anchor"].dtype, "tz", None) is None:
+    # zoned anchors are compared as instants by the Ibis route; the SQL route reads wall-clock time
+    zoned = getattr(frame["anchor"].dtype, "tz", None) is not None
+    duck = None if zoned else _duck(transactions, extra=("margin",) if has_margin else ())
+    if duck is not None:
         with duck:
             out = _activity_around_sql(duck, frame, seconds, end, has_margin)
     else:
-        if duck is not None:
-            duck.__exit__()
         out = _activity_around_ibis(t, frame, seconds, end, has_margin).reindex(pd.Index(ids.to_numpy()))
     out.index = pd.Index(ids.to_numpy(), name="customer_id")
     for c in ("pre_revenue", "pre_margin", "post_revenue", "post_margin", "active_revenue", "active_margin"):
