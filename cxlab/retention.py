@@ -33,6 +33,7 @@ from scipy import special, stats
 
 from cxlab._base import Estimator, Result, Summary, to_builtin
 from cxlab._mle import maximize
+from cxlab._plotting import heatmap
 
 __all__ = [
     "COHORT_COLUMNS",
@@ -413,7 +414,6 @@ def plot_retention_heatmap(
     arguments go to :func:`seaborn.heatmap`.  Returns the Axes.
     """
     import matplotlib.pyplot as plt
-    import seaborn as sns
 
     m = retention_matrix(_table_from(data), value=value, complete_only=complete_only)
     # seaborn needs plain float64 numpy data (fails on nullable dtypes)
@@ -429,7 +429,7 @@ def plot_retention_heatmap(
     if value == "rate":
         opts.update(vmin=0.0, vmax=1.0)
     opts.update(kwargs)
-    sns.heatmap(m, ax=ax, **opts)
+    heatmap(m, ax=ax, **opts)
     # the cell labels lie inside the Axes: leaving them out of the tight-bbox search saves a pass
     # over hundreds of texts whenever the figure is saved with bbox_inches="tight"
     for text in ax.texts:

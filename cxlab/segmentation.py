@@ -61,6 +61,7 @@ import numpy as np
 import pandas as pd
 
 from cxlab._base import Result, Summary, to_builtin
+from cxlab._plotting import heatmap
 from cxlab.units import unit_days
 
 __all__ = [
@@ -600,7 +601,6 @@ def plot_rfm_heatmap(data: RFMResult | pd.DataFrame, *, value: str = "customers"
     matplotlib Axes
     """
     import matplotlib.pyplot as plt
-    import seaborn as sns
 
     frame = data.customers if isinstance(data, RFMResult) else data
     _require(frame, ["R", "F", "monetary", "revenue"], "data")
@@ -625,7 +625,7 @@ def plot_rfm_heatmap(data: RFMResult | pd.DataFrame, *, value: str = "customers"
     matrix = cell.unstack("F").reindex(index=levels[::-1], columns=levels).astype(np.float64)
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 4.5))
-    sns.heatmap(matrix.to_numpy(dtype=np.float64), annot=True, fmt=fmt, cmap="viridis", ax=ax,
+    heatmap(matrix.to_numpy(dtype=np.float64), annot=True, fmt=fmt, cmap="viridis", ax=ax,
                 xticklabels=levels, yticklabels=levels[::-1], cbar_kws={"label": value})
     ax.set_xlabel("F score (purchases)")
     ax.set_ylabel("R score (recency)")
@@ -649,7 +649,6 @@ def plot_abc_xyz(data: ABCXYZResult | pd.DataFrame, *, value: str = "customers",
     matplotlib Axes
     """
     import matplotlib.pyplot as plt
-    import seaborn as sns
 
     if value not in ("customers", "revenue_share"):
         raise ValueError(f"value must be 'customers' or 'revenue_share', got {value!r}")
@@ -668,7 +667,7 @@ def plot_abc_xyz(data: ABCXYZResult | pd.DataFrame, *, value: str = "customers",
             matrix = matrix / (total if total else np.nan)
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 4))
-    sns.heatmap(matrix.to_numpy(dtype=np.float64), annot=True, fmt=".0f" if value == "customers" else ".1%",
+    heatmap(matrix.to_numpy(dtype=np.float64), annot=True, fmt=".0f" if value == "customers" else ".1%",
                 cmap="mako_r", ax=ax, xticklabels=list(XYZ_CLASSES), yticklabels=list(ABC_CLASSES),
                 cbar_kws={"label": value.replace("_", " ")})
     ax.set_xlabel("XYZ (regularity; X = most regular)")

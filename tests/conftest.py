@@ -65,6 +65,25 @@ def assert_coverage():
     return _assert_coverage
 
 
+# --------------------------------------------------------------------------- pictures in a report
+
+def _assert_inert_svg(svg: bytes) -> None:
+    """An SVG a report shows (as an ``<img>``, where browsers run nothing and fetch nothing anyway) holds,
+    outside comments, no script, no event handler, no embedded HTML and no reference outside itself."""
+    import re
+
+    text = re.sub(r"<!--.*?-->", "", svg.decode("utf-8"), flags=re.S)  # matplotlib notes each text in a comment
+    assert not re.search(r"<\s*script|<\s*foreignObject|\son[a-z]+\s*=|javascript:", text, re.I), text[:200]
+    refs = re.findall(r"""(?:xlink:)?href\s*=\s*["']([^"']*)""", text)
+    assert all(ref.startswith(("#", "data:")) for ref in refs), [r for r in refs if not r.startswith("#")][:5]
+
+
+@pytest.fixture(scope="session")
+def assert_inert_svg():
+    """``assert_inert_svg(svg_bytes)``: see :func:`_assert_inert_svg`."""
+    return _assert_inert_svg
+
+
 # --------------------------------------------------------------------------- PostgreSQL
 def _pg_bin(name: str) -> str:
     """Path of a PostgreSQL server program: on PATH, else Debian's /usr/lib/postgresql/<version>/bin."""

@@ -462,8 +462,9 @@ class ReportContext:
 
         Every text of the figure (titles, axis labels, tick labels, legends, the
         offset text of an axis) is kept in :attr:`figures` after drawing, so a test
-        can read what the reader sees; with :attr:`output_dir` set, the PNG and an
-        SVG go to ``figures/``.
+        can read what the reader sees. With :attr:`output_dir` set (a report run) the
+        PNG and an SVG go to ``figures/`` and the page shows the SVG (vector, for
+        screen and print); without it (a notebook) the page shows the PNG.
         """
         from matplotlib.axes import Axes
         from matplotlib.figure import Figure, SubFigure
@@ -490,26 +491,33 @@ class ReportContext:
         stem = f"{number:02d}-{self.section}-{name}" if name and self.section else stem
         record = {"section": self.section, "number": number, "caption": str(caption), "texts": texts, "file": stem,
                   "seconds": {"png": png_s}}
+        shown = ("image/png", png, width // 2, height // 2)  # drawn at 2x, shown at 1x
         if self.output_dir is not None:
             folder = Path(self.output_dir) / "figures"
             folder.mkdir(parents=True, exist_ok=True)
             (folder / f"{stem}.png").write_bytes(png)
             t0 = time.perf_counter()
+            buf = io.BytesIO()
             # the PNG's own crop when it has one (saves laying the figure out again)
-            fig.savefig(folder / f"{stem}.svg", format="svg", bbox_inches=tight[0] if tight else "tight",
-                        metadata={"Date": None})
+            fig.savefig(buf, format="svg", bbox_inches=tight[0] if tight else "tight", metadata={"Date": None})
+            svg = buf.getvalue()
+            (folder / f"{stem}.svg").write_bytes(svg)
             record["seconds"]["svg"] = time.perf_counter() - t0
             self.timings["figures_svg"] += record["seconds"]["svg"]
+            # A report shows the vector picture: sharp at any zoom, and Chromium prints the demo
+            # report in 0.9 CPU-s instead of 1.4 with the PNGs (vectors instead of 2x images).
+            shown = ("image/svg+xml", svg, *_svg_size(svg, dpi))
         self.figures.append(record)
         if close:
             import matplotlib.pyplot as plt
 
             plt.close(fig)
-        b64 = base64.b64encode(png).decode("ascii")
+        kind, data, shown_w, shown_h = shown
+        b64 = base64.b64encode(data).decode("ascii")
         label = ui_texts()[self.lang]["figure"].format(n=number)
         self._emit("figure", f'<figure class="cx-figure"><img alt="{escape(alt or caption)}" '
-                             f'width="{width // 2}" height="{height // 2}" '
-                             f'src="data:image/png;base64,{b64}"/><figcaption><b>{escape(label)}</b> '
+                             f'width="{shown_w}" height="{shown_h}" '
+                             f'src="data:{kind};base64,{b64}"/><figcaption><b>{escape(label)}</b> '
                              f'{escape(caption)}</figcaption></figure>', alt or str(caption))
 
     # -- metrics -----------------------------------------------------------------------
@@ -684,11 +692,9 @@ def _png_bytes(fig: Any, dpi: int, box: list | None = None) -> bytes:
     gives the same bytes on every run. When ``box`` (a list) is given and the fast
     path was taken, the padded tight box in the figure's own inches is appended to
     it, so an SVG of the same figure can be cut without laying it out again.
-    The PNG is compressed at zlib level 1: a third of the encoding time for a
-    fifth more bytes.
+    The pixels are encoded by :func:`encode_png`.
     """
     import matplotlib as mpl
-    import matplotlib.image as mimage
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.colors import to_rgba
     from matplotlib.transforms import Bbox
@@ -731,17 +737,15 @@ def _png_bytes(fig: Any, dpi: int, box: list | None = None) -> bytes:
                 # the size in pixels of savefig's cropped canvas
                 out_w, out_h = int(box_.width * dpi), int(box_.height * dpi)
                 left, top = math.floor(box_.x0 * dpi), math.floor(height - box_.y1 * dpi)
-                out = np.empty((out_h, out_w, 4), dtype=np.uint8)
-                out[...] = np.round(np.asarray(background) * 255).astype(np.uint8)
+                # opaque background (checked above): the alpha channel is 255 everywhere, so RGB it is
+                out = np.empty((out_h, out_w, 3), dtype=np.uint8)
+                out[...] = np.round(np.asarray(background[:3]) * 255).astype(np.uint8)
                 r0, c0 = max(0, top), max(0, left)
                 r1, c1 = min(height, top + out_h), min(width, left + out_w)
-                out[r0 - top:r1 - top, c0 - left:c1 - left] = rgba[r0:r1, c0:c1]
-                buf = io.BytesIO()
-                mimage.imsave(buf, memoryview(out), format="png", origin="upper", dpi=dpi,
-                              metadata={"Software": None}, pil_kwargs={"compress_level": 1})
+                out[r0 - top:r1 - top, c0 - left:c1 - left] = rgba[r0:r1, c0:c1, :3]
                 if box is not None:
                     box.append(Bbox.from_extents(box_.x0 - m, box_.y0 - m, box_.x1 - m, box_.y1 - m))
-                return buf.getvalue()
+                return encode_png(out, dpi)
         finally:
             fig.set_size_inches(w, h, forward=False)
             fig.dpi = old_dpi
@@ -753,6 +757,50 @@ def _png_bytes(fig: Any, dpi: int, box: list | None = None) -> bytes:
     fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None},
                 pil_kwargs={"compress_level": 1})
     return buf.getvalue()
+
+
+def encode_png(rgb: np.ndarray, dpi: float) -> bytes:
+    """An RGB image (``uint8``, rows top to bottom) as PNG bytes, with its resolution (``pHYs``).
+
+    Written here, not by Pillow, for speed: Pillow tries PNG's five row filters
+    on every row and keeps the best, which for a chart (mostly flat colour)
+    buys little and costs most of the time. Rows unfiltered (filter type 0) at
+    zlib level 3 encode the demo report's 18 figures (2x) in 0.16 s and 2.3 MB,
+    where Pillow at level 1 took 0.50 s for as many bytes; level 4 and above
+    save a tenth of the bytes for twice the time (measured on this machine). No time or
+    software chunks: the same pixels give the same bytes. The format is
+    ISO/IEC 15948 (PNG, second edition), sections 5.3 (chunks) and 11.2.
+    """
+    import struct
+    import zlib
+
+    height, width, channels = rgb.shape
+    if rgb.dtype != np.uint8 or channels != 3:
+        raise ValueError(f"encode_png expects an (h, w, 3) uint8 array, got {rgb.shape} {rgb.dtype}")
+    rows = np.empty((height, 1 + 3 * width), dtype=np.uint8)
+    rows[:, 0] = 0  # filter type 0 (None) for every row
+    rows[:, 1:] = rgb.reshape(height, 3 * width)
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    per_metre = round(dpi / 0.0254)
+    return b"".join((
+        b"\x89PNG\r\n\x1a\n",
+        chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)),  # 8-bit RGB, no interlace
+        chunk(b"pHYs", struct.pack(">IIB", per_metre, per_metre, 1)),  # 1: pixels per metre
+        chunk(b"IDAT", zlib.compress(rows.data, 3)),
+        chunk(b"IEND", b""),
+    ))
+
+
+def _svg_size(svg: bytes, dpi: float) -> tuple[int, int]:
+    """Width and height in CSS pixels at ``dpi`` of a matplotlib SVG (its root says them in points)."""
+    import re
+
+    head = svg[: svg.index(b">", svg.index(b"<svg")) + 1]
+    sizes = [float(re.search(rb'\b%s="([0-9.]+)pt"' % key, head).group(1)) for key in (b"width", b"height")]
+    return round(sizes[0] / 72 * dpi), round(sizes[1] / 72 * dpi)
 
 
 def _png_size(png: bytes) -> tuple[int, int]:

@@ -104,11 +104,15 @@ def kernel_environment() -> Iterator[None]:
 _WORKER_KM: Any = None
 #: The kernel's own start-up warnings (e.g. about local TCP sockets) would end up in every CLI run's output.
 _KERNEL_ARGS = ("--IPKernelApp.log_level=ERROR",)
+#: Clears the kept kernel between clients. What survives the reset (modules, caches) is then frozen
+#: (``gc.freeze``): the collector no longer walks those ~250,000 objects in every full collection,
+#: which took 0.1 s of a demo client's 6.3 s in the cells.
 _RESET_CODE = (
     "%reset -f\n"
     "import gc as _gc, matplotlib.pyplot as _plt\n"
     "_plt.close('all')\n"
     "_gc.collect()\n"
+    "_gc.freeze()\n"
     "del _gc, _plt"
 )
 

@@ -8,6 +8,7 @@ text.
 """
 from __future__ import annotations
 
+import base64
 import re
 import shutil
 from pathlib import Path
@@ -58,13 +59,19 @@ def hostile_report(tmp_path_factory):
     return result, Path(result.html).read_text(encoding="utf-8")
 
 
-def test_no_payload_survives_as_markup(hostile_report):
+def test_no_payload_survives_as_markup(hostile_report, assert_inert_svg):
     result, page = hostile_report
     assert result.status == "ok", result  # no section failed: "$...$" in a label is text, not TeX
     soup = BeautifulSoup(page, "html.parser")
     assert soup.find("script") is None
-    assert soup.find("svg") is None
-    assert all(img["src"].startswith("data:image/png;base64,") for img in soup.find_all("img"))
+    assert soup.find("svg") is None  # figures are pictures (<img>), never inline markup
+    images = soup.find_all("img")
+    assert images and all(img["src"].startswith("data:image/svg+xml;base64,") for img in images)
+    for img in images:  # the labels drawn from client data are glyph outlines, and escaped where kept as text
+        svg = base64.b64decode(img["src"].split(",", 1)[1])
+        assert_inert_svg(svg)
+        outside_comments = re.sub(rb"<!--.*?-->", b"", svg, flags=re.S)
+        assert not any(payload.encode() in outside_comments for payload in PAYLOADS)
     assert not [(t.name, a) for t in soup.find_all(True) for a in t.attrs if a.lower().startswith("on")]
     assert not re.search(r"javascript:", " ".join(a.get("href", "") for a in soup.find_all("a")))
     meta = soup.find("meta", attrs={"http-equiv": "Content-Security-Policy"})

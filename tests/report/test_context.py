@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import base64
-
+import io
 import json
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from bs4 import BeautifulSoup  # noqa: E402
@@ -154,8 +155,29 @@ def test_figure_files_written_when_the_run_has_a_folder(tmp_path):
     ax.plot([0, 1], [1, 0])
     ctx.section = "overview"
     ctx.figure(fig, caption="A line", name="line")
-    assert (tmp_path / "figures" / "01-overview-line.png").read_bytes()[:4] == b"\x89PNG"
-    assert "<svg" in (tmp_path / "figures" / "01-overview-line.svg").read_text(encoding="utf-8")
+    png = (tmp_path / "figures" / "01-overview-line.png").read_bytes()
+    svg = (tmp_path / "figures" / "01-overview-line.svg").read_bytes()
+    assert png[:4] == b"\x89PNG" and b"<svg" in svg
+    # the page shows the vector picture, at the size the PNG (drawn at 2x) is shown at
+    img = BeautifulSoup(ctx.to_html(), "html.parser").img
+    assert img["src"] == "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii")
+    assert abs(int(img["width"]) - int.from_bytes(png[16:20], "big") / 2) <= 1
+    assert abs(int(img["height"]) - int.from_bytes(png[20:24], "big") / 2) <= 1
+
+
+def test_encode_png_round_trips_through_pillow():
+    from PIL import Image
+
+    from cxlab.report.context import encode_png
+
+    rgb = np.random.default_rng(5).integers(0, 256, size=(23, 41, 3), dtype=np.uint8)
+    data = encode_png(rgb, 220)
+    with Image.open(io.BytesIO(data)) as image:
+        assert image.mode == "RGB" and image.size == (41, 23)
+        assert np.array_equal(np.asarray(image), rgb)
+        assert image.info["dpi"] == pytest.approx((220, 220), abs=0.05)  # whole pixels per metre
+    with pytest.raises(ValueError, match="uint8"):
+        encode_png(rgb.astype(np.float64), 220)
 
 
 def test_same_figure_same_bytes():

@@ -5,6 +5,7 @@ One batch and one single run are shared by every test of this module (rendering 
 """
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import re
@@ -117,14 +118,16 @@ def _soups(rendered):
 
 
 @pytest.mark.parametrize("which", ["en", "ru", "ru_cli"])
-def test_html_loads_nothing_from_the_network_and_has_no_code(rendered, which):
+def test_html_loads_nothing_from_the_network_and_has_no_code(rendered, which, assert_inert_svg):
     text = _soups(rendered)[which]
     soup = BeautifulSoup(text, "html.parser")
     assert soup.find("script") is None, "no script at all, inline or remote"
     for tag in soup.find_all(["link", "iframe", "embed", "object", "audio", "video", "source"]):
         pytest.fail(f"external resource tag {tag}")
     for img in soup.find_all("img"):
-        assert img["src"].startswith("data:image/png;base64,"), img["src"][:60]
+        assert img["src"].startswith(("data:image/png;base64,", "data:image/svg+xml;base64,")), img["src"][:60]
+        if img["src"].startswith("data:image/svg+xml"):
+            assert_inert_svg(base64.b64decode(img["src"].split(",", 1)[1]))
     css = " ".join(s.get_text() for s in soup.find_all("style"))
     css += " ".join(t.get("style", "") for t in soup.find_all(style=True))
     assert "@import" not in css and "@font-face" not in css
@@ -273,9 +276,11 @@ def test_outputs_beside_every_report(rendered):
         assert len(pngs) == len(images) == len(sorted((folder / "figures").glob("*.svg"))) >= 12
         for img, png in zip(images, pngs):
             data = png.read_bytes()
-            assert int.from_bytes(data[16:20], "big") // 2 == int(img["width"]), png.name
-            svg = png.with_suffix(".svg").read_text(encoding="utf-8")
-            assert svg.lstrip().startswith("<?xml") and "<svg" in svg
+            # the page shows the figure's SVG at the size the PNG (drawn at 2x) has at 1x
+            assert abs(int.from_bytes(data[16:20], "big") / 2 - int(img["width"])) <= 1, png.name
+            svg = png.with_suffix(".svg").read_bytes()
+            assert svg.lstrip().startswith(b"<?xml") and b"<svg" in svg
+            assert img["src"] == "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii"), png.name
         _, metrics = rendered[client]
         book = openpyxl.load_workbook(folder / "tables.xlsx", read_only=True)
         n_tables = len(html.select("table.cx-table"))
