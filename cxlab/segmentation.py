@@ -629,6 +629,7 @@ def plot_rfm_heatmap(data: RFMResult | pd.DataFrame, *, value: str = "customers"
                 xticklabels=levels, yticklabels=levels[::-1], cbar_kws={"label": value})
     ax.set_xlabel("F score (purchases)")
     ax.set_ylabel("R score (recency)")
+    ax.tick_params(axis="y", labelrotation=0)  # one digit or letter per row: read upright
     ax.set_title(f"RFM: {value.replace('_', ' ')} by R and F")
     return ax
 
@@ -672,5 +673,6 @@ def plot_abc_xyz(data: ABCXYZResult | pd.DataFrame, *, value: str = "customers",
                 cbar_kws={"label": value.replace("_", " ")})
     ax.set_xlabel("XYZ (regularity; X = most regular)")
     ax.set_ylabel("ABC (revenue; A = top 80 %)")
+    ax.tick_params(axis="y", labelrotation=0)  # one digit or letter per row: read upright
     ax.set_title(f"ABC x XYZ: {value.replace('_', ' ')}")
     return ax
