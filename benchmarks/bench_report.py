@@ -13,9 +13,11 @@ client's time goes (kernel start, loading the data, each section, figures, Excel
 
     python benchmarks/bench_report.py [--clients 20] [--jobs 2] [--customers 2000]
 
-Measured 2026-12-05 on an idle machine (ten sections): 110.7 s for 20 clients (goal NOT met), 5.5 s
-per client; one client alone 12.3 s; cells 8.0 s per client (LTV 2.3, retention 1.4, segments 1.0;
-PNG figures 2.1 and SVG 0.9 inside them), kernel start 0.8, HTML 0.4, PDF 1.5.
+Measured 2026-12-05 on an idle machine (ten sections), final code: 95.0 s for 20 clients (goal NOT
+met; 109.0 s before this change), 4.75 s per client; one client alone 12.4 s; cells 7.2 s per client
+(LTV 2.0, retention 1.3, segments 0.9; PNG figures 1.9 and SVG 0.9 inside them), kernel start and
+Papermill 0.4, HTML 0.3, PDF 1.0. Machine CPU per client ~8 s: figures alone (18 charts drawn twice,
+PNG and SVG; matplotlib's draw does not get cheaper at lower resolution) ~2.8, the PDF ~0.9.
 """
 from __future__ import annotations
 
