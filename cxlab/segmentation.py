@@ -626,7 +626,7 @@ def plot_rfm_heatmap(data: RFMResult | pd.DataFrame, *, value: str = "customers"
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 4.5))
     heatmap(matrix.to_numpy(dtype=np.float64), annot=True, fmt=fmt, cmap="viridis", ax=ax,
-                xticklabels=levels, yticklabels=levels[::-1], cbar_kws={"label": value})
+            xticklabels=levels, yticklabels=levels[::-1], cbar_kws={"label": value})
     ax.set_xlabel("F score (purchases)")
     ax.set_ylabel("R score (recency)")
     ax.tick_params(axis="y", labelrotation=0)  # one digit or letter per row: read upright
@@ -669,8 +669,8 @@ def plot_abc_xyz(data: ABCXYZResult | pd.DataFrame, *, value: str = "customers",
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 4))
     heatmap(matrix.to_numpy(dtype=np.float64), annot=True, fmt=".0f" if value == "customers" else ".1%",
-                cmap="mako_r", ax=ax, xticklabels=list(XYZ_CLASSES), yticklabels=list(ABC_CLASSES),
-                cbar_kws={"label": value.replace("_", " ")})
+            cmap="mako_r", ax=ax, xticklabels=list(XYZ_CLASSES), yticklabels=list(ABC_CLASSES),
+            cbar_kws={"label": value.replace("_", " ")})
     ax.set_xlabel("XYZ (regularity; X = most regular)")
     ax.set_ylabel("ABC (revenue; A = top 80 %)")
     ax.tick_params(axis="y", labelrotation=0)  # one digit or letter per row: read upright

@@ -67,15 +67,17 @@ def assert_coverage():
 
 # --------------------------------------------------------------------------- pictures in a report
 
-def _assert_inert_svg(svg: bytes) -> None:
+def _assert_inert_svg(svg: bytes) -> str:
     """An SVG a report shows (as an ``<img>``, where browsers run nothing and fetch nothing anyway) holds,
-    outside comments, no script, no event handler, no embedded HTML and no reference outside itself."""
+    outside comments, no script, no event handler, no embedded HTML and no reference outside itself.
+    Returns its text outside comments (what a check for client strings should search)."""
     import re
 
     text = re.sub(r"<!--.*?-->", "", svg.decode("utf-8"), flags=re.S)  # matplotlib notes each text in a comment
     assert not re.search(r"<\s*script|<\s*foreignObject|\son[a-z]+\s*=|javascript:", text, re.I), text[:200]
     refs = re.findall(r"""(?:xlink:)?href\s*=\s*["']([^"']*)""", text)
     assert all(ref.startswith(("#", "data:")) for ref in refs), [r for r in refs if not r.startswith("#")][:5]
+    return text
 
 
 @pytest.fixture(scope="session")

@@ -68,10 +68,8 @@ def test_no_payload_survives_as_markup(hostile_report, assert_inert_svg):
     images = soup.find_all("img")
     assert images and all(img["src"].startswith("data:image/svg+xml;base64,") for img in images)
     for img in images:  # the labels drawn from client data are glyph outlines, and escaped where kept as text
-        svg = base64.b64decode(img["src"].split(",", 1)[1])
-        assert_inert_svg(svg)
-        outside_comments = re.sub(rb"<!--.*?-->", b"", svg, flags=re.S)
-        assert not any(payload.encode() in outside_comments for payload in PAYLOADS)
+        outside_comments = assert_inert_svg(base64.b64decode(img["src"].split(",", 1)[1]))
+        assert not any(payload in outside_comments for payload in PAYLOADS)
     assert not [(t.name, a) for t in soup.find_all(True) for a in t.attrs if a.lower().startswith("on")]
     assert not re.search(r"javascript:", " ".join(a.get("href", "") for a in soup.find_all("a")))
     meta = soup.find("meta", attrs={"http-equiv": "Content-Security-Policy"})
