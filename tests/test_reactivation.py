@@ -221,7 +221,11 @@ def test_cuped_is_invariant_to_shifting_and_scaling_the_covariate(n, shift, scal
     a = ra.cuped_difference(y, d, x)
     b = ra.cuped_difference(y, d, shift + scale * x)
     assert a["estimate"] == pytest.approx(b["estimate"], abs=1e-8)
-    assert a["variance_ratio"] <= 1.0 + 1e-9 or not np.isfinite(a["variance_ratio"])
+    # theta is the pooled least-squares slope, so it can only shrink the pooled variance of the outcome;
+    # the variance of the difference (Neyman's, group by group) shrinks only on average: with 9 customers
+    # it can grow (seed 1078: ratio 1.32), so the exact property is asserted on the pooled variance
+    y_adj = y - (x - x.mean()) * a["theta"]
+    assert y_adj.var() <= y.var() * (1 + 1e-12)
     # a constant covariate changes nothing
     c = ra.cuped_difference(y, d, np.full(n, 3.0))
     assert c["estimate"] == pytest.approx(y[d].mean() - y[~d].mean())
